@@ -1,0 +1,102 @@
+// swift-tools-version:6.0
+//
+// portpressure: a Prometheus exporter and port-pressure monitor for Linux.
+//
+// Layering (each arrow is "imports"; data flows kernel -> records -> snapshot -> views):
+//   CMnl -> SockDiag -> SocketModel          netlink SOCK_DIAG, pure Swift values
+//   PortPressure -> SocketModel               one-pass analysis and report views (no C, no I/O)
+//   Metrics                                   Prometheus exposition writer (no C)
+//   ConnectX -> SockDiag                      userspace connectx() for TCP and UDP
+//   CMicroHTTPD, CZlib -> HTTPServer          embedded HTTP server
+//   Probes -> ConnectX                        active probes and their YAML config
+//   Exporter -> PortPressure, SockDiag, Metrics, Probes   collectors and scrape coordination
+//   portpressure (executable)                 argument parsing and wiring only
+import PackageDescription
+
+let package = Package(
+    name: "portpressure",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "portpressure", targets: ["portpressure"]),
+        .library(name: "ConnectX", targets: ["ConnectX"]),
+        .library(name: "SockDiag", targets: ["SockDiag"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/apple/swift-system", from: "1.4.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
+    ],
+    targets: [
+        // C libraries from Debian, each imported by exactly one Swift module.
+        .systemLibrary(name: "CMnl", pkgConfig: "libmnl", providers: [.apt(["libmnl-dev"])]),
+        .systemLibrary(name: "CMicroHTTPD", pkgConfig: "libmicrohttpd", providers: [.apt(["libmicrohttpd-dev"])]),
+        .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+
+        .target(name: "SocketModel"),
+        .target(
+            name: "SockDiag",
+            dependencies: ["CMnl", "SocketModel", .product(name: "SystemPackage", package: "swift-system")]
+        ),
+        .target(name: "PortPressure", dependencies: ["SocketModel"]),
+        .target(name: "Metrics"),
+        .target(
+            name: "ConnectX",
+            dependencies: ["SockDiag", "SocketModel", .product(name: "SystemPackage", package: "swift-system")]
+        ),
+        .target(
+            name: "HTTPServer",
+            dependencies: ["CMicroHTTPD", "CZlib", .product(name: "Logging", package: "swift-log")]
+        ),
+        .target(
+            name: "Probes",
+            dependencies: [
+                "ConnectX", "SocketModel", "Metrics",
+                .product(name: "Yams", package: "Yams"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .target(
+            name: "Exporter",
+            dependencies: [
+                "SockDiag", "SocketModel", "PortPressure", "Metrics", "Probes", "HTTPServer",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .executableTarget(
+            name: "portpressure",
+            dependencies: [
+                "Exporter", "PortPressure", "SockDiag", "SocketModel", "ConnectX", "Probes",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // Creates real socket populations (in a private network namespace) for tests and benchmarks.
+        .executableTarget(
+            name: "socketlab",
+            dependencies: ["SocketModel", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+        ),
+
+        // Test helpers: network-namespace thread, process runner, fixture paths.
+        .target(name: "CTestSupport", path: "Tests/CTestSupport"),
+        .target(name: "TestSupport", dependencies: ["CTestSupport", "SocketModel"], path: "Tests/TestSupport"),
+        .testTarget(name: "SocketModelTests", dependencies: ["SocketModel"]),
+        .testTarget(
+            name: "SockDiagTests",
+            dependencies: ["SockDiag", "SocketModel", "TestSupport"],
+            resources: [.copy("Fixtures")]
+        ),
+        .testTarget(name: "PortPressureTests", dependencies: ["PortPressure", "SocketModel"]),
+        .testTarget(name: "MetricsTests", dependencies: ["Metrics"]),
+        .testTarget(name: "ConnectXTests", dependencies: ["ConnectX", "SockDiag", "SocketModel", "TestSupport"]),
+        .testTarget(name: "HTTPServerTests", dependencies: ["HTTPServer"]),
+        .testTarget(name: "ProbesTests", dependencies: ["Probes", "ConnectX", "TestSupport"]),
+        .testTarget(
+            name: "ExporterTests",
+            dependencies: ["Exporter", "PortPressure", "SockDiag", "SocketModel", "Metrics"],
+            resources: [.copy("Golden")]
+        ),
+        // End to end: the built binaries against real sockets in private network namespaces.
+        .testTarget(name: "IntegrationTests", dependencies: ["TestSupport", "SocketModel"]),
+    ]
+)

@@ -1,0 +1,14 @@
+#ifndef PORTPRESSURE_CMNL_SHIM_H
+#define PORTPRESSURE_CMNL_SHIM_H
+// libmnl and the kernel's SOCK_DIAG headers. Only the SockDiag module imports this.
+#include <libmnl/libmnl.h>
+#include <linux/netlink.h>
+#include <linux/sock_diag.h>
+#include <linux/inet_diag.h>
+#include <linux/tcp.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+// Function-like macros Swift cannot import, as static inline functions (prefixed pp_).
+static inline unsigned int pp_mnl_socket_buffer_size(void) { return MNL_SOCKET_BUFFER_SIZE; }
+#endif

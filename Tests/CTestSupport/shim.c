@@ -1,0 +1,6 @@
+#define _GNU_SOURCE
+#include <sched.h>
+#include "CTestSupport.h"
+
+int pp_unshare_netns(void) { return unshare(CLONE_NEWNET); }
+int pp_setns_net(int fd) { return setns(fd, CLONE_NEWNET); }
