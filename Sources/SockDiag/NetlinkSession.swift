@@ -10,7 +10,7 @@ import SystemPackage
 /// One `NETLINK_SOCK_DIAG` socket (libmnl), its receive buffer and its sequence numbers.
 /// Not thread-safe: `SockDiagClient` keeps it behind a lock. The socket belongs to the network
 /// namespace of the thread that created it, wherever it is used afterwards.
-struct NetlinkSession: ~Copyable {
+struct NetlinkSession: NetlinkTransport, ~Copyable {
     /// libmnl's `MNL_SOCKET_BUFFER_SIZE` is min(page size, 8 KiB); a dump fills up to 32 KiB
     /// per datagram (the kernel's cap), so a smaller buffer would truncate messages.
     static let receiveBufferSize = 32 * 1024

@@ -2,11 +2,6 @@ import SocketModel
 import Synchronization
 import SystemPackage
 
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#endif
 
 /// A client of the kernel's socket tables over `NETLINK_SOCK_DIAG` (inet_diag): dumps, counts
 /// and exact lookups of TCP and UDP sockets, IPv4 and IPv6.
@@ -39,7 +34,10 @@ public final class SockDiagClient: Sendable {
         restart: () -> Void = {}, visit: (SocketRecord) -> Void
     ) throws(SockDiagError) -> DumpStatistics {
         try session.withLock { (session: inout NetlinkSession) throws(SockDiagError) -> DumpStatistics in
-            try Self.dump(query, countOnly: false, session: &session, recorder: recorder, restart: restart, visit: visit)
+            try SockDiagRequests.dump(
+                query, countOnly: false, maximumAttempts: Self.maximumDumpAttempts, transport: &session,
+                recorder: recorder, restart: restart, visit: visit
+            )
         }
     }
 
@@ -47,7 +45,10 @@ public final class SockDiagClient: Sendable {
     /// (no record is decoded). The floor any consumer of a dump can reach.
     public func count(_ query: DumpQuery) throws(SockDiagError) -> Int {
         try session.withLock { (session: inout NetlinkSession) throws(SockDiagError) -> Int in
-            try Self.dump(query, countOnly: true, session: &session, recorder: nil, restart: {}, visit: { _ in }).records
+            try SockDiagRequests.dump(
+                query, countOnly: true, maximumAttempts: Self.maximumDumpAttempts, transport: &session,
+                recorder: nil, restart: {}, visit: { _ in }
+            ).records
         }
     }
 
@@ -64,89 +65,10 @@ public final class SockDiagClient: Sendable {
         proto: TransportProtocol, local: SocketEndpoint, remote: SocketEndpoint,
         interfaceIndex: UInt32 = 0, cookie: UInt64? = nil
     ) throws(SockDiagError) -> SocketRecord? {
-        guard local.address.family == remote.address.family else { return nil }
-        return try session.withLock { (session: inout NetlinkSession) throws(SockDiagError) -> SocketRecord? in
-            let sequence = session.nextSequence()
-            let request = InetDiagRequest.lookup(
-                proto: proto, local: local, remote: remote, interfaceIndex: interfaceIndex, cookie: cookie, sequence: sequence
+        try session.withLock { (session: inout NetlinkSession) throws(SockDiagError) -> SocketRecord? in
+            try SockDiagRequests.lookup(
+                proto: proto, local: local, remote: remote, interfaceIndex: interfaceIndex, cookie: cookie, transport: &session
             )
-            try session.send(request)
-            let datagram: UnsafeRawBufferPointer
-            do throws(SockDiagError) {
-                datagram = try session.receive()
-            } catch {
-                session.abandonReply()
-                throw error
-            }
-            do throws(WireError) {
-                return try LookupReplyParser.parse(
-                    datagram, proto: proto, expected: ReplyAddress(sequence: sequence, portID: session.portID)
-                )
-            } catch {
-                switch error {
-                case .kernel(code: ENOENT): return nil
-                case .kernel: break
-                case .malformed: session.abandonReply()
-                }
-                throw SockDiagError(error, request: "lookup \(proto.name) \(local) <- \(remote)")
-            }
         }
-    }
-
-    private static func dump(
-        _ query: DumpQuery, countOnly: Bool, session: inout NetlinkSession,
-        recorder: DumpRecorder?, restart: () -> Void, visit: (SocketRecord) -> Void
-    ) throws(SockDiagError) -> DumpStatistics {
-        let name = "dump \(query)"
-        var statistics = DumpStatistics()
-        for attempt in 1...maximumDumpAttempts {
-            if attempt > 1 {
-                restart()
-                statistics.retries += 1
-            }
-            let sequence = session.nextSequence()
-            let request: [UInt8]
-            do {
-                request = try InetDiagRequest.dump(query, sequence: sequence)
-            } catch {
-                throw SockDiagError(error, request: name)
-            }
-            try session.send(request)
-            var parser = DumpParser(
-                proto: query.proto, expected: ReplyAddress(sequence: sequence, portID: session.portID), countOnly: countOnly
-            )
-            do throws(SockDiagError) {
-                try recorder?.beginDump(proto: query.proto, family: query.family)
-                try receiveDump(into: &parser, session: &session, recorder: recorder, query: query, visit: visit)
-            } catch {
-                statistics.messages += parser.messages
-                statistics.bytes += parser.bytes
-                session.abandonReply()
-                throw error
-            }
-            statistics.messages += parser.messages
-            statistics.bytes += parser.bytes
-            if !parser.interrupted {
-                statistics.records = parser.records
-                return statistics
-            }
-        }
-        throw .dumpInterrupted(attempts: maximumDumpAttempts)
-    }
-
-    private static func receiveDump(
-        into parser: inout DumpParser, session: inout NetlinkSession,
-        recorder: DumpRecorder?, query: DumpQuery, visit: (SocketRecord) -> Void
-    ) throws(SockDiagError) {
-        for _ in 0..<NetlinkSession.maximumDatagrams {
-            let datagram = try session.receive()
-            try recorder?.record(datagram, proto: query.proto, family: query.family)
-            do {
-                if try parser.consume(datagram, visit: visit) == .finished { return }
-            } catch {
-                throw SockDiagError(error, request: "dump \(query)")
-            }
-        }
-        throw .malformed("dump \(query) did not end within \(NetlinkSession.maximumDatagrams) datagrams")
     }
 }
