@@ -7,7 +7,7 @@ struct SourceKey: FlatKey {
     var proto: TransportProtocol
     var address: IPAddress
 
-    var flatHash: UInt64 {
+    @inline(__always) var flatHash: UInt64 {
         let tag = UInt64(address.family.rawValue) << 8 | UInt64(proto.rawValue)
         return mix64(address.low ^ mix64(address.high ^ tag))
     }
@@ -20,7 +20,7 @@ struct DestinationKey: FlatKey {
     var remoteHigh: UInt64
     var remoteLow: UInt64
 
-    var flatHash: UInt64 {
+    @inline(__always) var flatHash: UInt64 {
         mix64(remoteLow ^ mix64(remoteHigh ^ (UInt64(source) << 16 | UInt64(remotePort))))
     }
 }
@@ -33,7 +33,7 @@ struct UDPTupleKey: FlatKey {
     var remoteHigh: UInt64
     var remoteLow: UInt64
 
-    var flatHash: UInt64 {
+    @inline(__always) var flatHash: UInt64 {
         let ids = UInt64(source) << 32 | UInt64(localPort) << 16 | UInt64(remotePort)
         return mix64(remoteLow ^ mix64(remoteHigh ^ mix64(ids)))
     }
@@ -45,21 +45,10 @@ struct OwnerKey: FlatKey {
     var uid: UInt32?
     var cgroupID: UInt64?
 
-    var flatHash: UInt64 {
+    @inline(__always) var flatHash: UInt64 {
         let u = uid.map { UInt64($0) | 1 << 32 } ?? 0
         let c = cgroupID ?? 0
         let tag = UInt64(proto.rawValue) << 40 | (cgroupID == nil ? 0 : 1 << 48)
         return mix64(c ^ mix64(u ^ tag))
-    }
-}
-
-/// One (owner, source, port) holding: counts an owner's distinct (local address, port) pairs.
-struct OwnerPortKey: FlatKey {
-    var owner: UInt32
-    var source: UInt32
-    var port: UInt16
-
-    var flatHash: UInt64 {
-        mix64(mix64(UInt64(owner) << 32 | UInt64(source)) ^ UInt64(port))
     }
 }

@@ -14,7 +14,7 @@ func mix64(_ value: UInt64) -> UInt64 {
 }
 
 extension UInt64: FlatKey {
-    var flatHash: UInt64 { mix64(self) }
+    @inline(__always) var flatHash: UInt64 { mix64(self) }
 }
 
 /// An insert-only open-addressing hash table that numbers its keys 0, 1, 2, … in insertion
@@ -94,3 +94,62 @@ struct FlatTable<Key: FlatKey> {
 }
 
 extension FlatTable: Sendable where Key: Sendable {}
+
+/// An insert-only open-addressing set of `UInt64` keys stored in the slots themselves, so a
+/// probe touches one cache line: the analyzer's (key index, port) sets, which hold one entry
+/// per socket and dominate its memory and time on large hosts. `UInt64.max` marks an empty
+/// slot and cannot be inserted.
+struct FlatSet: Sendable {
+    private var slots: [UInt64] = []
+    private var mask: Int = -1
+    private(set) var count = 0
+
+    init() {}
+
+    /// Inserts `key`; true when it was absent.
+    @inline(__always)
+    mutating func insert(_ key: UInt64) -> Bool {
+        assert(key != .max)
+        if count * 4 >= slots.count * 3 { grow() }
+        var position = Int(truncatingIfNeeded: mix64(key)) & mask
+        while true {
+            let slot = slots[position]
+            if slot == key { return false }
+            if slot == .max {
+                slots[position] = key
+                count += 1
+                return true
+            }
+            position = (position + 1) & mask
+        }
+    }
+
+    func contains(_ key: UInt64) -> Bool {
+        guard !slots.isEmpty else { return false }
+        var position = Int(truncatingIfNeeded: mix64(key)) & mask
+        while true {
+            let slot = slots[position]
+            if slot == key { return true }
+            if slot == .max { return false }
+            position = (position + 1) & mask
+        }
+    }
+
+    /// Empties the set, keeping its memory for the next pass.
+    mutating func removeAll() {
+        for i in slots.indices { slots[i] = .max }
+        count = 0
+    }
+
+    private mutating func grow() {
+        let old = slots
+        let capacity = max(16, slots.count * 2)
+        slots = [UInt64](repeating: .max, count: capacity)
+        mask = capacity - 1
+        for key in old where key != .max {
+            var position = Int(truncatingIfNeeded: mix64(key)) & mask
+            while slots[position] != .max { position = (position + 1) & mask }
+            slots[position] = key
+        }
+    }
+}

@@ -2,11 +2,13 @@ import SocketModel
 
 /// Turns a stream of `SocketRecord`s into a `Snapshot` in one pass.
 ///
-/// Memory grows with distinct keys (local addresses, destinations, owners, connected UDP
-/// 4-tuples), not with the number of sockets of one key: a local address keeps its ports in
-/// a bitmap of the ephemeral range (allocated on its first ephemeral port), destinations and
-/// owners count distinct ports through flat hash sets of (key, port). `add(_:)` allocates
-/// nothing per record beyond the amortized growth of those tables.
+/// Memory grows with distinct keys, not with records: local addresses and owners keep
+/// their ports in bitmaps of the ephemeral range (≈3.5 KiB each for the default range,
+/// allocated on their first ephemeral port); destinations count distinct ports through one
+/// flat set of (destination, port) words (≈8–21 bytes per distinct pair); connected UDP
+/// sockets keep their 4-tuple and first socket (≈60 bytes per distinct tuple) to find
+/// duplicates. `add(_:)` allocates nothing per record beyond the amortized growth of those
+/// tables, and `reset()` keeps them, so reusing one analyzer across dumps avoids regrowth.
 ///
 /// What counts (see also the doc comments of `Snapshot`'s parts):
 /// - every record counts in `Snapshot.sockets`;
@@ -36,84 +38,92 @@ public struct PortPressureAnalyzer: Sendable {
     /// Indexed by `stateSlot(proto, family, state)`.
     private var stateCounts: [Int]
 
-    // Per protocol (index 0 tcp, 1 udp): bitmaps of used and bound port numbers.
-    private var protocolUsedBits: [UInt64]
-    private var protocolBoundBits: [UInt64]
-    private var protocolPortsUsed = [0, 0]
-    private var protocolBoundPorts = [0, 0]
+    /// Per protocol (index 0 tcp, 1 udp): bitmaps of used and bound port numbers, any address.
+    private var protocolBits: [UInt64]
+    private var protocolCounters = [ProtocolCounters](repeating: ProtocolCounters(), count: 2)
 
-    // Sources, indexed by their FlatTable index.
+    /// Local addresses; `sources[i]` belongs to `sourceTable.keys[i]`.
     private var sourceTable = FlatTable<SourceKey>()
-    private var sourceUsedOffset: [Int] = []     // into sourceBits, -1 before the first port
-    private var sourceBoundOffset: [Int] = []
+    private var sources: [SourceCounters] = []
+    /// The sources' port bitmaps, `wordsPerBitmap` words each, allocated on first use.
     private var sourceBits: [UInt64] = []
-    private var sourcePortsUsed: [Int] = []
-    private var sourceSockets: [Int] = []
-    private var sourceBoundPorts: [Int] = []
-    private var sourceDestinations: [Int] = []
-    private var sourceMaxDestinationPorts: [Int] = []
     private var lastSource: (key: SourceKey, index: Int)?
 
-    // Destinations, indexed by their FlatTable index.
+    /// Destinations; `destinations[i]` belongs to `destinationTable.keys[i]`.
     private var destinationTable = FlatTable<DestinationKey>()
-    private var destinationPortsUsed: [Int32] = []
-    private var destinationSockets: [Int32] = []
+    private var destinations: [DestinationCounters] = []
     /// (destination index << 16 | port): the distinct ports of every destination.
-    private var destinationPorts = FlatTable<UInt64>()
+    private var destinationPorts = FlatSet()
 
-    // Connected UDP 4-tuples, indexed by their FlatTable index.
+    /// Connected UDP 4-tuples; `udpFirstSocket[i]` is the first socket seen on `udpTuples.keys[i]`.
     private var udpTuples = FlatTable<UDPTupleKey>()
-    /// The first socket seen on each tuple.
     private var udpFirstSocket: [DuplicateSocket] = []
     /// Tuple index -> index in `duplicateGroups`, for tuples seen more than once.
     private var duplicateGroupOfTuple: [Int: Int] = [:]
     private var duplicateGroups: [(tuple: Int, sockets: [DuplicateSocket])] = []
 
-    // Owners, indexed by their FlatTable index.
+    /// Owners; `owners[i]` belongs to `ownerTable.keys[i]`.
     private var ownerTable = FlatTable<OwnerKey>()
-    private var ownerPortsUsed: [Int] = []
-    private var ownerSockets: [Int] = []
-    private var ownerPorts = FlatTable<OwnerPortKey>()
+    private var owners: [OwnerCounters] = []
+    /// The owners' port bitmaps, `wordsPerBitmap` words each, allocated on first use.
+    private var ownerBits: [UInt64] = []
     private var lastOwner: (key: OwnerKey, index: Int)?
+
+    private struct ProtocolCounters: Sendable {
+        var portsUsed = 0
+        var boundPorts = 0
+    }
+
+    private struct SourceCounters: Sendable {
+        var usedBitmap = -1     // offset into sourceBits, -1 before the first port
+        var boundBitmap = -1
+        var portsUsed = 0
+        var sockets = 0
+        var boundPorts = 0
+        var destinations = 0
+        var maxDestinationPorts = 0
+    }
+
+    private struct DestinationCounters: Sendable {
+        var portsUsed: Int32 = 0
+        var sockets: Int32 = 0
+    }
+
+    private struct OwnerCounters: Sendable {
+        var bitmap = -1         // offset into ownerBits
+        var portsUsed = 0
+        var sockets = 0
+    }
 
     public init(range: EphemeralRange, options: AnalysisOptions = AnalysisOptions()) {
         self.range = range
         self.options = options
         wordsPerBitmap = (Int(range.high) - Int(range.low) + 1 + 63) / 64
         stateCounts = [Int](repeating: 0, count: 2 * 2 * 256)
-        protocolUsedBits = [UInt64](repeating: 0, count: 2 * wordsPerBitmap)
-        protocolBoundBits = [UInt64](repeating: 0, count: 2 * wordsPerBitmap)
+        // tcp used, tcp bound, udp used, udp bound.
+        protocolBits = [UInt64](repeating: 0, count: 4 * wordsPerBitmap)
     }
 
     /// Forgets every record added so far (a dump restarted), keeping allocated memory.
     public mutating func reset() {
         recordCount = 0
         for i in stateCounts.indices { stateCounts[i] = 0 }
-        for i in protocolUsedBits.indices { protocolUsedBits[i] = 0; protocolBoundBits[i] = 0 }
-        protocolPortsUsed = [0, 0]
-        protocolBoundPorts = [0, 0]
+        for i in protocolBits.indices { protocolBits[i] = 0 }
+        for i in protocolCounters.indices { protocolCounters[i] = ProtocolCounters() }
         sourceTable.removeAll()
-        sourceUsedOffset.removeAll(keepingCapacity: true)
-        sourceBoundOffset.removeAll(keepingCapacity: true)
+        sources.removeAll(keepingCapacity: true)
         sourceBits.removeAll(keepingCapacity: true)
-        sourcePortsUsed.removeAll(keepingCapacity: true)
-        sourceSockets.removeAll(keepingCapacity: true)
-        sourceBoundPorts.removeAll(keepingCapacity: true)
-        sourceDestinations.removeAll(keepingCapacity: true)
-        sourceMaxDestinationPorts.removeAll(keepingCapacity: true)
         lastSource = nil
         destinationTable.removeAll()
-        destinationPortsUsed.removeAll(keepingCapacity: true)
-        destinationSockets.removeAll(keepingCapacity: true)
+        destinations.removeAll(keepingCapacity: true)
         destinationPorts.removeAll()
         udpTuples.removeAll()
         udpFirstSocket.removeAll(keepingCapacity: true)
         duplicateGroupOfTuple.removeAll()
         duplicateGroups.removeAll()
         ownerTable.removeAll()
-        ownerPortsUsed.removeAll(keepingCapacity: true)
-        ownerSockets.removeAll(keepingCapacity: true)
-        ownerPorts.removeAll()
+        owners.removeAll(keepingCapacity: true)
+        ownerBits.removeAll(keepingCapacity: true)
         lastOwner = nil
     }
 
@@ -132,38 +142,41 @@ public struct PortPressureAnalyzer: Sendable {
             let wordInBitmap = bit >> 6
             let mask = UInt64(1) << UInt64(bit & 63)
 
-            // Protocol-wide port numbers.
-            let protocolWord = protoIndex * wordsPerBitmap + wordInBitmap
-            if protocolUsedBits[protocolWord] & mask == 0 {
-                protocolUsedBits[protocolWord] |= mask
-                protocolPortsUsed[protoIndex] += 1
+            // Port numbers of the protocol, any address.
+            let protocolUsedWord = (2 * protoIndex) * wordsPerBitmap + wordInBitmap
+            if protocolBits[protocolUsedWord] & mask == 0 {
+                protocolBits[protocolUsedWord] |= mask
+                protocolCounters[protoIndex].portsUsed += 1
+            }
+            if !hasPeer {
+                let protocolBoundWord = protocolUsedWord + wordsPerBitmap
+                if protocolBits[protocolBoundWord] & mask == 0 {
+                    protocolBits[protocolBoundWord] |= mask
+                    protocolCounters[protoIndex].boundPorts += 1
+                }
             }
 
             // The local address.
-            sourceSockets[source] += 1
-            if sourceUsedOffset[source] < 0 { sourceUsedOffset[source] = allocateBitmap() }
-            let usedWord = sourceUsedOffset[source] + wordInBitmap
+            var counters = sources[source]
+            counters.sockets += 1
+            if counters.usedBitmap < 0 { counters.usedBitmap = allocateBitmap() }
+            let usedWord = counters.usedBitmap + wordInBitmap
             if sourceBits[usedWord] & mask == 0 {
                 sourceBits[usedWord] |= mask
-                sourcePortsUsed[source] += 1
+                counters.portsUsed += 1
             }
-
-            if hasPeer {
-                addDestination(source: source, record: record)
-            } else {
-                if protocolBoundBits[protocolWord] & mask == 0 {
-                    protocolBoundBits[protocolWord] |= mask
-                    protocolBoundPorts[protoIndex] += 1
-                }
-                if sourceBoundOffset[source] < 0 { sourceBoundOffset[source] = allocateBitmap() }
-                let boundWord = sourceBoundOffset[source] + wordInBitmap
+            if !hasPeer {
+                if counters.boundBitmap < 0 { counters.boundBitmap = allocateBitmap() }
+                let boundWord = counters.boundBitmap + wordInBitmap
                 if sourceBits[boundWord] & mask == 0 {
                     sourceBits[boundWord] |= mask
-                    sourceBoundPorts[source] += 1
+                    counters.boundPorts += 1
                 }
             }
+            sources[source] = counters
 
-            addOwner(record: record, source: source)
+            if hasPeer { addDestination(source: source, record: record) }
+            addOwner(record: record, word: wordInBitmap, mask: mask)
         }
 
         if record.proto == .udp && record.state == .established {
@@ -183,15 +196,7 @@ public struct PortPressureAnalyzer: Sendable {
     private mutating func sourceIndex(_ key: SourceKey) -> Int {
         if let last = lastSource, last.key == key { return last.index }
         let (index, inserted) = sourceTable.findOrInsert(key)
-        if inserted {
-            sourceUsedOffset.append(-1)
-            sourceBoundOffset.append(-1)
-            sourcePortsUsed.append(0)
-            sourceSockets.append(0)
-            sourceBoundPorts.append(0)
-            sourceDestinations.append(0)
-            sourceMaxDestinationPorts.append(0)
-        }
+        if inserted { sources.append(SourceCounters()) }
         lastSource = (key, index)
         return index
     }
@@ -202,6 +207,12 @@ public struct PortPressureAnalyzer: Sendable {
         return offset
     }
 
+    private mutating func allocateOwnerBitmap() -> Int {
+        let offset = ownerBits.count
+        ownerBits.append(contentsOf: repeatElement(0, count: wordsPerBitmap))
+        return offset
+    }
+
     @inline(__always)
     private mutating func addDestination(source: Int, record: SocketRecord) {
         let key = DestinationKey(
@@ -209,21 +220,19 @@ public struct PortPressureAnalyzer: Sendable {
             remoteHigh: record.remote.address.high, remoteLow: record.remote.address.low)
         let (destination, inserted) = destinationTable.findOrInsert(key)
         if inserted {
-            destinationPortsUsed.append(0)
-            destinationSockets.append(0)
-            sourceDestinations[source] += 1
+            destinations.append(DestinationCounters())
+            sources[source].destinations += 1
         }
-        destinationSockets[destination] += 1
-        let pair = UInt64(destination) << 16 | UInt64(record.local.port)
-        if destinationPorts.findOrInsert(pair).inserted {
-            destinationPortsUsed[destination] += 1
-            let used = Int(destinationPortsUsed[destination])
-            if used > sourceMaxDestinationPorts[source] { sourceMaxDestinationPorts[source] = used }
+        destinations[destination].sockets += 1
+        if destinationPorts.insert(UInt64(destination) << 16 | UInt64(record.local.port)) {
+            destinations[destination].portsUsed += 1
+            let used = Int(destinations[destination].portsUsed)
+            if used > sources[source].maxDestinationPorts { sources[source].maxDestinationPorts = used }
         }
     }
 
     @inline(__always)
-    private mutating func addOwner(record: SocketRecord, source: Int) {
+    private mutating func addOwner(record: SocketRecord, word: Int, mask: UInt64) {
         // TIME_WAIT and request sockets come with uid 0, no inode and no cgroup: no owner.
         let ownerless = record.inode == 0 && record.uid == 0 && record.cgroupID == nil
         let key = OwnerKey(proto: record.proto, uid: ownerless ? nil : record.uid,
@@ -233,17 +242,17 @@ public struct PortPressureAnalyzer: Sendable {
             owner = last.index
         } else {
             let (index, inserted) = ownerTable.findOrInsert(key)
-            if inserted {
-                ownerPortsUsed.append(0)
-                ownerSockets.append(0)
-            }
+            if inserted { owners.append(OwnerCounters()) }
             lastOwner = (key, index)
             owner = index
         }
-        ownerSockets[owner] += 1
-        let holding = OwnerPortKey(owner: UInt32(truncatingIfNeeded: owner),
-                                   source: UInt32(truncatingIfNeeded: source), port: record.local.port)
-        if ownerPorts.findOrInsert(holding).inserted { ownerPortsUsed[owner] += 1 }
+        owners[owner].sockets += 1
+        if owners[owner].bitmap < 0 { owners[owner].bitmap = allocateOwnerBitmap() }
+        let ownerWord = owners[owner].bitmap + word
+        if ownerBits[ownerWord] & mask == 0 {
+            ownerBits[ownerWord] |= mask
+            owners[owner].portsUsed += 1
+        }
     }
 
     private mutating func addConnectedUDP(source: Int, record: SocketRecord) {
@@ -276,7 +285,8 @@ public struct PortPressureAnalyzer: Sendable {
             sockets: socketCounts(),
             protocols: TransportProtocol.allCases.map { proto in
                 let i = proto == .tcp ? 0 : 1
-                return ProtocolUsage(proto: proto, portsUsed: protocolPortsUsed[i], boundPorts: protocolBoundPorts[i])
+                return ProtocolUsage(proto: proto, portsUsed: protocolCounters[i].portsUsed,
+                                     boundPorts: protocolCounters[i].boundPorts)
             },
             sources: sourceUsages(),
             topDestinations: topDestinationsOverall(),
@@ -319,13 +329,14 @@ public struct PortPressureAnalyzer: Sendable {
         return DestinationUsage(
             proto: source.proto, family: source.address.family, localAddress: source.address,
             remoteAddress: remote, remotePort: key.remotePort,
-            portsUsed: Int(destinationPortsUsed[index]), sockets: Int(destinationSockets[index]))
+            portsUsed: Int(destinations[index].portsUsed), sockets: Int(destinations[index].sockets))
     }
 
     /// Destination indexes ranked: more ports first, then more sockets, then by key.
     private func destinationRanksBefore(_ a: Int, _ b: Int) -> Bool {
-        if destinationPortsUsed[a] != destinationPortsUsed[b] { return destinationPortsUsed[a] > destinationPortsUsed[b] }
-        if destinationSockets[a] != destinationSockets[b] { return destinationSockets[a] > destinationSockets[b] }
+        let ca = destinations[a], cb = destinations[b]
+        if ca.portsUsed != cb.portsUsed { return ca.portsUsed > cb.portsUsed }
+        if ca.sockets != cb.sockets { return ca.sockets > cb.sockets }
         let ka = destinationTable.keys[a], kb = destinationTable.keys[b]
         if ka.source != kb.source {
             let sa = sourceTable.keys[Int(ka.source)], sb = sourceTable.keys[Int(kb.source)]
@@ -355,11 +366,12 @@ public struct PortPressureAnalyzer: Sendable {
             let top = k > 0
                 ? topK(grouped[groupStart[index]..<groupStart[index + 1]], k, by: destinationRanksBefore).map(destinationUsage)
                 : []
+            let counters = sources[index]
             out.append(SourceUsage(
                 proto: key.proto, family: key.address.family, localAddress: key.address,
-                portsUsed: sourcePortsUsed[index], sockets: sourceSockets[index],
-                boundPorts: sourceBoundPorts[index], destinationCount: sourceDestinations[index],
-                maxDestinationPortsUsed: sourceMaxDestinationPorts[index], topDestinations: top))
+                portsUsed: counters.portsUsed, sockets: counters.sockets,
+                boundPorts: counters.boundPorts, destinationCount: counters.destinations,
+                maxDestinationPortsUsed: counters.maxDestinationPorts, topDestinations: top))
         }
         out.sort { ($0.proto, $0.localAddress) < ($1.proto, $1.localAddress) }
         return out
@@ -408,8 +420,9 @@ public struct PortPressureAnalyzer: Sendable {
 
     private func topOwners() -> [OwnerUsage] {
         let ranked = topK(0..<ownerTable.count, options.topOwners) { a, b in
-            if ownerPortsUsed[a] != ownerPortsUsed[b] { return ownerPortsUsed[a] > ownerPortsUsed[b] }
-            if ownerSockets[a] != ownerSockets[b] { return ownerSockets[a] > ownerSockets[b] }
+            let ca = owners[a], cb = owners[b]
+            if ca.portsUsed != cb.portsUsed { return ca.portsUsed > cb.portsUsed }
+            if ca.sockets != cb.sockets { return ca.sockets > cb.sockets }
             let ka = ownerTable.keys[a], kb = ownerTable.keys[b]
             // Known owners before unknown ones, then by number.
             return (ka.proto, ka.uid.map { Int64($0) } ?? Int64.max, ka.cgroupID ?? UInt64.max)
@@ -418,7 +431,7 @@ public struct PortPressureAnalyzer: Sendable {
         return ranked.map { index in
             let key = ownerTable.keys[index]
             return OwnerUsage(proto: key.proto, uid: key.uid, cgroupID: key.cgroupID,
-                              portsUsed: ownerPortsUsed[index], sockets: ownerSockets[index])
+                              portsUsed: owners[index].portsUsed, sockets: owners[index].sockets)
         }
     }
 }

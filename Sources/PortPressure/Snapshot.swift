@@ -260,7 +260,8 @@ public struct OwnerUsage: Sendable, Hashable {
     public var cgroupID: UInt64?
     /// The cgroup path (e.g. `/system.slice/nginx.service`), set by `resolvingCgroupPaths`.
     public var cgroupPath: String?
-    /// Distinct (local address, ephemeral port) pairs held by this owner's sockets.
+    /// Distinct ephemeral port numbers held by this owner's sockets, on any local address
+    /// (comparable to `EphemeralRange.limit`).
     public var portsUsed: Int
     /// This owner's sockets holding ephemeral ports.
     public var sockets: Int
