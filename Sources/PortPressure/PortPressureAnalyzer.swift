@@ -381,27 +381,28 @@ public struct PortPressureAnalyzer: Sendable {
         topK(0..<destinationTable.count, options.topDestinations, by: destinationRanksBefore).map(destinationUsage)
     }
 
-    private func duplicate(_ group: (tuple: Int, sockets: [DuplicateSocket])) -> UDPDuplicate {
-        let key = udpTuples.keys[group.tuple]
+    private func tuple(_ index: Int) -> FourTuple {
+        let key = udpTuples.keys[index]
         let address = sourceTable.keys[Int(key.source)].address
         let remote = address.family == .ipv4
             ? IPAddress(ipv4: UInt32(truncatingIfNeeded: key.remoteLow))
             : IPAddress(ipv6High: key.remoteHigh, low: key.remoteLow)
-        return UDPDuplicate(
-            family: address.family,
-            local: SocketEndpoint(address: address, port: key.localPort),
-            remote: SocketEndpoint(address: remote, port: key.remotePort),
-            sockets: group.sockets)
+        return FourTuple(local: SocketEndpoint(address: address, port: key.localPort),
+                         remote: SocketEndpoint(address: remote, port: key.remotePort))
     }
 
+    /// Duplicate groups ranked: more sockets first, then by tuple (IPv4 before IPv6).
     private func topDuplicates() -> [UDPDuplicate] {
         let ranked = topK(duplicateGroups.indices, options.topUDPDuplicates) { a, b in
             let sa = duplicateGroups[a].sockets.count, sb = duplicateGroups[b].sockets.count
             if sa != sb { return sa > sb }
-            let ta = duplicate(duplicateGroups[a]), tb = duplicate(duplicateGroups[b])
-            return ta.tuple < tb.tuple
+            return tuple(duplicateGroups[a].tuple) < tuple(duplicateGroups[b].tuple)
         }
-        return ranked.map { duplicate(duplicateGroups[$0]) }
+        return ranked.map { index in
+            let t = tuple(duplicateGroups[index].tuple)
+            return UDPDuplicate(family: t.local.address.family, local: t.local, remote: t.remote,
+                                sockets: duplicateGroups[index].sockets)
+        }
     }
 
     private func duplicateTotals() -> [UDPDuplicateTotals] {

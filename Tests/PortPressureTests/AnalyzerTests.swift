@@ -230,6 +230,18 @@ import SocketModel
         ])
     }
 
+    @Test func tiesRankByTupleIPv4First() {
+        let s = analyze([
+            record(.udp, .established, "[::1]:5000", "[::1]:53", cookie: 1),
+            record(.udp, .established, "[::1]:5000", "[::1]:53", cookie: 2),
+            record(.udp, .established, "10.0.0.1:7000", "10.0.0.2:53", cookie: 3),
+            record(.udp, .established, "10.0.0.1:7000", "10.0.0.2:53", cookie: 4),
+            record(.udp, .established, "10.0.0.1:6000", "10.0.0.2:53", cookie: 5),
+            record(.udp, .established, "10.0.0.1:6000", "10.0.0.2:53", cookie: 6),
+        ])
+        #expect(s.udpDuplicates.map(\.local.description) == ["10.0.0.1:6000", "10.0.0.1:7000", "[::1]:5000"])
+    }
+
     @Test func topKCutKeepsExactTotals() {
         let s = analyze(records, options: AnalysisOptions(topUDPDuplicates: 1))
         #expect(s.udpDuplicates.count == 1)
@@ -287,6 +299,16 @@ import SocketModel
         #expect(s.owners.map(\.cgroupID) == [nil, 7, 1, 8, 7])
         #expect(s.owners.map(\.portsUsed) == [2, 1, 1, 1, 1])
         #expect(s.owners.map(\.sockets) == [2, 3, 1, 1, 1])
+    }
+
+    @Test func orphanedSocketsKeepTheirUid() {
+        // An orphaned socket (closed by its process, still in FIN_WAIT1) has no inode but keeps its uid.
+        let s = analyze([
+            record(.tcp, .finWait1, "10.0.0.1:40001", "10.0.0.2:80", uid: 1000, inode: 0, cgroup: 4),
+            record(.tcp, .finWait1, "10.0.0.1:40002", "10.0.0.2:80", uid: 0, inode: 0, cgroup: 4),
+        ])
+        #expect(s.owners.map(\.uid) == [0, 1000])
+        #expect(s.owners.map(\.cgroupID) == [4, 4])
     }
 
     @Test func topOwnersKeepTheBiggest() {
