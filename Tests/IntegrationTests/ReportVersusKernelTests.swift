@@ -53,7 +53,10 @@ extension EndToEnd {
             // The population is what the recipes asked for (guards against a vacuous comparison).
             #expect(model.sockets[.init(proto: "tcp", family: "ipv4", state: "time_wait")] == 500)
             #expect(model.sockets[.init(proto: "tcp", family: "ipv6", state: "time_wait")] == 100)
-            #expect(model.duplicates.count == 70)
+            // 70 udp-dup pairs: 140 sockets in duplicate tuples. (Two pairs can land on one
+            // tuple: socketlab binds a pair's first socket with SO_REUSEADDR already set, so
+            // the kernel may pick a port another pair holds. The counts below stay exact.)
+            #expect(model.duplicates.values.map(\.count).reduce(0, +) == 140)
 
             // ephemeral: from /proc/sys, parsed here.
             #expect(document.ephemeral.low == range.low)
@@ -89,7 +92,9 @@ extension EndToEnd {
                 #expect(got?.tuples == want?.tuples && got?.sockets == want?.sockets && got?.overshadowed == want?.overshadowed,
                         "\(family): report \(String(describing: got)), kernel \(String(describing: want))")
             }
-            #expect(totals["ipv4"]?.overshadowed == 50 && totals["ipv6"]?.overshadowed == 20)
+            for family in ["ipv4", "ipv6"] {
+                #expect(totals[family]!.overshadowed == totals[family]!.sockets - totals[family]!.tuples)
+            }
         }
     }
 }

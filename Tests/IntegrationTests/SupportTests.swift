@@ -104,3 +104,55 @@ import Testing
         #expect(model.duplicateTotals(receivers: [tuple: UInt64?.none])["ipv4"]! == (1, 2, 2))
     }
 }
+
+@Suite struct ExpositionParsing {
+    @Test func samplesLabelsEscapesAndComments() throws {
+        let text = """
+            # HELP a_total Things.
+            # TYPE a_total counter
+            a_total 3
+            # HELP b Labelled.
+            # TYPE b gauge
+            b{x="1",y="q\\"u\\\\o\\nte"} 2.5
+            b{x="2"} +Inf
+
+            """
+        let e = try Exposition(text)
+        #expect(e.samples.count == 3)
+        #expect(e.value("a_total") == 3)
+        #expect(e.value("b", ["x": "1", "y": "q\"u\\o\nte"]) == 2.5)
+        #expect(e.value("b", ["x": "2"]) == .infinity)
+        #expect(e.types == ["a_total": "counter", "b": "gauge"] && e.help["b"] == "Labelled.")
+        #expect(!e.endsWithEOF)
+        #expect(try Exposition("# TYPE c counter\nc_total 1\n# EOF\n").endsWithEOF)
+    }
+
+    @Test func rejectsMalformedLines() {
+        for bad in ["a 1 1700000000\n", "a{x=\"1\" 1\n", "a{x=1} 1\n", "a{x=\"1\",x=\"2\"} 1\n", "a\n", "a one\n", "a 1\n\nb 2\n",
+                    "# TYPE a gauge\n# TYPE a gauge\n", "# EOF\na 1\n"] {
+            #expect(throws: Exposition.Malformed.self, "\(bad.debugDescription)") { try Exposition(bad) }
+        }
+    }
+}
+
+@Suite struct HTTPReplyParsing {
+    @Test func contentLengthChunkedAndToTheEnd() throws {
+        let sized = try HTTPReply(raw: Array("HTTP/1.1 200 OK\r\nContent-Length: 5\r\nContent-Type: text/plain\r\n\r\nhello".utf8))
+        #expect(sized.status == 200 && sized.text == "hello" && sized.headers["content-type"] == "text/plain")
+        let chunked = try HTTPReply(raw: Array("HTTP/1.1 404 Not Found\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n2;x=y\r\nde\r\n0\r\n\r\n".utf8))
+        #expect(chunked.status == 404 && chunked.text == "abcde")
+        let open = try HTTPReply(raw: Array("HTTP/1.0 200 OK\r\n\r\nuntil the end".utf8))
+        #expect(open.text == "until the end")
+        #expect(throws: HTTPReply.Malformed.self) { try HTTPReply(raw: Array("HTTP/1.1 200 OK\r\nContent-Length: 9\r\n\r\nshort".utf8)) }
+        #expect(throws: HTTPReply.Malformed.self) { try HTTPReply(raw: Array("SMTP 200\r\n\r\n".utf8)) }
+        #expect(throws: HTTPReply.Malformed.self) { try HTTPReply(raw: Array("HTTP/1.1 200 OK\r\n".utf8)) }
+    }
+}
+
+extension HTTPReplyParsing {
+    @Test func aReplyToHEADHasNoBody() throws {
+        let head = try HTTPReply(raw: Array("HTTP/1.1 200 OK\r\nContent-Length: 9309\r\n\r\n".utf8), toHEAD: true)
+        #expect(head.body.isEmpty && head.headers["content-length"] == "9309")
+        #expect(throws: HTTPReply.Malformed.self) { try HTTPReply(raw: Array("HTTP/1.1 200 OK\r\n\r\nbody".utf8), toHEAD: true) }
+    }
+}
