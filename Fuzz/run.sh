@@ -46,7 +46,7 @@ printf '\x03\xf5\x02\x01\x01' > "$seeds/filter-wide"
 echo "fuzz: running for ${seconds}s"
 cd "$work"
 ./sockdiag-fuzz "$corpus" "$seeds" -max_len=65536 -max_total_time="$seconds" -print_final_stats=1 -timeout=10 2>&1 \
-  | tee "$work/last-run.log" | grep -E '^#[0-9]+ +(INITED|DONE|pulse)|stat::|ERROR|SUMMARY|Test unit written' || true
+  | tee "$work/last-run.log" | grep -E '^#[0-9]+[[:space:]]+(INITED|DONE)|stat::|ERROR|SUMMARY|Test unit written' || true
 if grep -q 'ERROR: \|Test unit written' "$work/last-run.log"; then
   echo "fuzz: FAILED, see $work/last-run.log" >&2
   exit 1
