@@ -100,7 +100,7 @@ struct ServeCommand: ParsableCommand {
                                           topOwners: topOwners, topUDPDuplicates: topDuplicates),
                 exporterMetrics: !disableExporterMetrics, version: BuildInfo.version, revision: BuildInfo.revision
             ),
-            snapshotter: HostSnapshotter(client: client),
+            source: HostSnapshotter(client: client),
             logger: logger
         )
         let routes = Routes(exporter: exporter, telemetryPath: telemetryPath)
