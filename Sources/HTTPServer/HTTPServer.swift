@@ -74,8 +74,13 @@ public final class HTTPServer: Sendable {
         var started: [Daemon] = []
         for (index, socket) in sockets.enumerated() {
             guard let daemon = Daemon.start(socket: socket, configuration: configuration, context: context) else {
-                for daemon in started { daemon.stop() }
-                for socket in sockets[index...] { socket.close() }
+                for daemon in started {
+                    daemon.quiesce()
+                    daemon.stop()
+                }
+                // The failed daemon's socket is left alone: libmicrohttpd may have closed it
+                // on its failure path, and closing twice could hit a descriptor reused since.
+                for socket in sockets[(index + 1)...] { socket.close() }
                 throw .daemonStartFailed(address: socket.boundAddress.description)
             }
             started.append(daemon)
