@@ -108,7 +108,8 @@ struct ServeCommand: ParsableCommand {
         let server: HTTPServer
         do {
             server = try HTTPServer(
-                configuration: HTTPServerConfiguration(listenAddresses: addresses, maxConcurrentRequests: maxRequests),
+                configuration: HTTPServerConfiguration(listenAddresses: addresses, maxConcurrentRequests: maxRequests,
+                                                       concurrencyLimitedPaths: [telemetryPath]),
                 logger: logger, handler: { routes.handle($0) }
             )
         } catch {
