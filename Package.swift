@@ -77,6 +77,14 @@ let package = Package(
             dependencies: ["SocketModel", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
 
+        // scripts/bench-portpressure's driver: times report, /metrics scrapes, ss and the
+        // count-only SOCK_DIAG floor side by side inside a private network namespace.
+        .executableTarget(
+            name: "portpressure-bench",
+            dependencies: ["SockDiag", "SocketModel"],
+            path: "Benchmarks/PortPressureBench"
+        ),
+
         // Test helpers: network-namespace thread, process runner, fixture paths.
         .target(name: "CTestSupport", path: "Tests/CTestSupport"),
         .target(name: "TestSupport", dependencies: ["CTestSupport", "SocketModel"], path: "Tests/TestSupport"),
