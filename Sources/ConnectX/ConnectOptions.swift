@@ -1,4 +1,4 @@
-// import SockDiag  (restored when the SockDiag branch is merged)
+import SockDiag
 
 /// How `ConnectX.connect` makes a connection.
 public struct ConnectOptions: Sendable {
@@ -20,15 +20,16 @@ public struct ConnectOptions: Sendable {
     public var portRange: ClosedRange<UInt16>?
     /// The SOCK_DIAG client for UDP's checks. It must have been created in the network
     /// namespace the connection is made in (a netlink socket stays in its namespace). nil:
-    /// a new client for each call, which is always right and costs two more system calls.
-    // public var sockDiag: SockDiagClient?
+    /// a new client for each call, which is always right and costs four more system calls.
+    public var sockDiag: SockDiagClient?
 
     public init(
         method: Method = .connectx, timeout: Duration? = .seconds(5),
-        portRange: ClosedRange<UInt16>? = nil
+        portRange: ClosedRange<UInt16>? = nil, sockDiag: SockDiagClient? = nil
     ) {
         self.method = method
         self.timeout = timeout
         self.portRange = portRange
+        self.sockDiag = sockDiag
     }
 }

@@ -11,17 +11,20 @@ public final class ConnectedSocket: Sendable, CustomStringConvertible {
     public let remote: ConnectX.Endpoint
     /// How the local port was obtained.
     public let technique: ConnectX.Technique
+    /// What finding the port cost (UDP `connectx` only; nil otherwise).
+    public let searchCost: PortSearchCost?
     private let descriptor: CInt
     /// True once closed or released: the descriptor is no longer ours.
     private let relinquished = Atomic<Bool>(false)
 
     init(_ socket: consuming OwnedSocket, proto: TransportProtocol, local: ConnectX.Endpoint,
-         remote: ConnectX.Endpoint, technique: ConnectX.Technique) {
+         remote: ConnectX.Endpoint, technique: ConnectX.Technique, searchCost: PortSearchCost? = nil) {
         self.descriptor = socket.release().rawValue
         self.proto = proto
         self.local = local
         self.remote = remote
         self.technique = technique
+        self.searchCost = searchCost
     }
 
     /// The descriptor, for `send`/`recv` and socket options; valid until `close()`.
@@ -46,4 +49,22 @@ public final class ConnectedSocket: Sendable, CustomStringConvertible {
     public var description: String { "\(proto.name) \(local) -> \(remote)" }
 
     deinit { close() }
+}
+
+/// The SOCK_DIAG work one UDP `connectx` call did to find its port.
+public struct PortSearchCost: Sendable, Hashable, CustomStringConvertible {
+    /// Exact 4-tuple lookups: one per port looked at, and one per claim.
+    public var lookups = 0
+    /// Filtered dumps of the source's sockets (0 or 1).
+    public var dumps = 0
+    /// Ports bound under the lock (a claim lost to another socket makes it more than 1).
+    public var claims = 0
+
+    public init(lookups: Int = 0, dumps: Int = 0, claims: Int = 0) {
+        self.lookups = lookups
+        self.dumps = dumps
+        self.claims = claims
+    }
+
+    public var description: String { "\(lookups) lookups, \(dumps) dumps, \(claims) claims" }
 }
