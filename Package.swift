@@ -77,6 +77,14 @@ let package = Package(
             dependencies: ["SocketModel", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
 
+        // UDP ConnectX latency against plain connect(), measured in a private network namespace
+        // it makes itself (TestSupport.NetworkNamespace); Benchmarks/ConnectXBenchmark.sh runs it.
+        .executableTarget(
+            name: "ConnectXBenchmark",
+            dependencies: ["ConnectX", "SockDiag", "SocketModel", "TestSupport"],
+            path: "Benchmarks/ConnectXBenchmark"
+        ),
+
         // Test helpers: network-namespace thread, process runner, fixture paths.
         .target(name: "CTestSupport", path: "Tests/CTestSupport"),
         .target(name: "TestSupport", dependencies: ["CTestSupport", "SocketModel"], path: "Tests/TestSupport"),

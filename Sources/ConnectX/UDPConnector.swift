@@ -60,19 +60,26 @@ enum UDPConnector {
             source.scopeID = discovered.scopeID
         }
         let client: SockDiagClient
+        let rangeReader: RangeReader?
         if let given = request.options.sockDiag {
             client = given
+            rangeReader = try RangeReader.reader(for: given)
         } else {
             do { client = try SockDiagClient() } catch {
                 throw ConnectXError(sockDiag: error, step: .portSearch, request: "socket(AF_NETLINK, NETLINK_SOCK_DIAG)")
             }
+            rangeReader = nil
         }
         var occupancy = PortOccupancy(client: client, source: source, destination: request.destination)
         if source.port != 0 {
             return try claimNamedPort(source, request.destination, &occupancy)
         }
         let namespaceRange: EphemeralRange
-        do { namespaceRange = try EphemeralRangeReader.current() } catch { throw ConnectXError(range: error) }
+        if let rangeReader {
+            namespaceRange = try rangeReader.current()
+        } else {
+            do { namespaceRange = try EphemeralRangeReader.current() } catch { throw ConnectXError(range: error) }
+        }
         let range = PortChooser.effectiveRange(namespace: namespaceRange, perSocket: request.options.portRange)
         return try claimChosenPort(source, request.destination, range, &occupancy)
     }

@@ -116,16 +116,23 @@ import TestSupport
         #expect(try named.get().remote == ep("[fe80::2%1]:53"))
     }
 
-    @Test func theRangeIsReadFreshOnEveryCall() throws {
+    /// With a shared client the files stay open and are re-read with pread: a change to the
+    /// range or the reserved list shows on the very next call, as without one.
+    @Test(arguments: [false, true])
+    func theRangeIsReadFreshOnEveryCall(sharedClient: Bool) throws {
         let ns = try NetworkNamespace()
         try ns.setPortRange(low: 40000, high: 40001)
-        let before = try ns.run { fill("127.0.0.2:53") }
-        try ns.setPortRange(low: 40000, high: 40003)
-        let after = try ns.run { fill("127.0.0.2:53") }
+        let options = try ns.run { ConnectOptions(sockDiag: sharedClient ? try SockDiagClient() : nil) }
+        let before = try ns.run { fill("127.0.0.2:53", options: options) }
+        try ns.setPortRange(low: 40000, high: 40005, reserved: "40003")
+        let after = try ns.run { fill("127.0.0.2:53", options: options) }
+        try ns.setPortRange(low: 40000, high: 40005, reserved: "40004")
+        let reservedMoved = try ns.run { fill("127.0.0.2:53", options: options) }
         #expect(before.sockets.map(\.local.port).sorted() == [40000, 40001])
-        #expect(after.sockets.map(\.local.port).sorted() == [40002, 40003])
+        #expect(after.sockets.map(\.local.port).sorted() == [40002, 40004, 40005])
         #expect(after.failure?.errno == .resourceTemporarilyUnavailable)
-        withExtendedLifetime(before.sockets) {}
+        #expect(reservedMoved.sockets.map(\.local.port) == [40003])
+        withExtendedLifetime((before.sockets, after.sockets)) {}
     }
 
     @Test func perSocketPortRange() throws {
