@@ -124,13 +124,14 @@ enum UDPConnector {
         }
         if !candidates.isExhaustive && claims < claimBudget {
             // The sample found nothing: look at every socket on the source once, and try the
-            // ports that dump leaves, those nobody uses before those shared with others.
+            // ports that dump leaves, those nobody uses before those shared with others. Each
+            // is still looked up (the lookup, not the dump, decides), at most 2 x 64 per pass.
             let census = try occupancy.census(of: range)
             let start = PortChooser.randomPort(in: range, using: &generator)
             for preferUnused in [true, false] {
                 var next: UInt16? = start
                 var visited = 0
-                while claims < claimBudget, visited < range.limit, let from = next,
+                while claims < claimBudget, visited < 2 * probeBudget, let from = next,
                       let port = PortChooser.firstFree(in: range, from: from, isTaken: { port in
                           tried.contains(port) || census.taken.contains(port) || (preferUnused && census.shared.contains(port))
                       }) {
