@@ -51,7 +51,8 @@ let package = Package(
         .target(
             name: "Probes",
             dependencies: [
-                "ConnectX", "SocketModel", "Metrics",
+                "ConnectX", "SockDiag", "SocketModel", "Metrics",
+                .product(name: "SystemPackage", package: "swift-system"),
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -90,7 +91,7 @@ let package = Package(
         .testTarget(name: "MetricsTests", dependencies: ["Metrics"]),
         .testTarget(name: "ConnectXTests", dependencies: ["ConnectX", "SockDiag", "SocketModel", "TestSupport"]),
         .testTarget(name: "HTTPServerTests", dependencies: ["HTTPServer"]),
-        .testTarget(name: "ProbesTests", dependencies: ["Probes", "ConnectX", "TestSupport"]),
+        .testTarget(name: "ProbesTests", dependencies: ["Probes", "ConnectX", "SocketModel", "Metrics", "TestSupport"]),
         .testTarget(
             name: "ExporterTests",
             dependencies: ["Exporter", "PortPressure", "SockDiag", "SocketModel", "Metrics"],
