@@ -91,7 +91,11 @@ let package = Package(
         .testTarget(name: "MetricsTests", dependencies: ["Metrics"]),
         .testTarget(name: "ConnectXTests", dependencies: ["ConnectX", "SockDiag", "SocketModel", "TestSupport"]),
         .testTarget(name: "HTTPServerTests", dependencies: ["HTTPServer"]),
-        .testTarget(name: "ProbesTests", dependencies: ["Probes", "ConnectX", "SocketModel", "Metrics", "TestSupport"]),
+        .testTarget(
+            name: "ProbesTests",
+            dependencies: ["Probes", "ConnectX", "SockDiag", "SocketModel", "Metrics", "TestSupport",
+                           .product(name: "Logging", package: "swift-log")]
+        ),
         .testTarget(
             name: "ExporterTests",
             dependencies: ["Exporter", "PortPressure", "SockDiag", "SocketModel", "Metrics"],

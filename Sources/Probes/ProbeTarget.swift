@@ -31,7 +31,7 @@ public struct ProbeTarget: Sendable, Hashable, CustomStringConvertible {
             guard !host.contains(":") else { return nil }
             guard IPAddress(String(host)) != nil || Self.isHostName(host) else { return nil }
         }
-        guard portText.allSatisfy(\.isASCII), let port = UInt16(portText), port != 0 else { return nil }
+        guard !portText.isEmpty, portText.utf8.allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }), let port = UInt16(portText), port != 0 else { return nil }
         self.init(host: String(host), port: port)
     }
 
