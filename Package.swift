@@ -103,5 +103,12 @@ let package = Package(
         ),
         // End to end: the built binaries against real sockets in private network namespaces.
         .testTarget(name: "IntegrationTests", dependencies: ["TestSupport", "SocketModel"]),
+        // Operations kit: alert rules, dashboards, systemd unit and Kubernetes manifests checked with
+        // promtool/systemd-analyze, and end to end against a real Prometheus. Reads the repository's
+        // files through #filePath, so it needs no resources.
+        .testTarget(
+            name: "OpsTests",
+            dependencies: ["TestSupport", .product(name: "Yams", package: "Yams")]
+        ),
     ]
 )

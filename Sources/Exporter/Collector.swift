@@ -19,20 +19,20 @@ public protocol Collector: Sendable {
 /// most once per scrape, so every family of a scrape describes the same moment.
 /// Used by one thread at a time (the scrape's).
 public final class Scrape {
-    public let snapshotter: HostSnapshotter
+    public let source: any SnapshotSource
     public let options: AnalysisOptions
     private var range: Result<EphemeralRange, SnapshotError>?
     private var snapshot: Result<TakenSnapshot, SnapshotError>?
 
-    public init(snapshotter: HostSnapshotter, options: AnalysisOptions) {
-        self.snapshotter = snapshotter
+    public init(source: any SnapshotSource, options: AnalysisOptions) {
+        self.source = source
         self.options = options
     }
 
     /// The effective ephemeral range, read once per scrape.
     public func ephemeralRange() throws(SnapshotError) -> EphemeralRange {
         if range == nil {
-            do { range = .success(try snapshotter.range()) } catch { range = .failure(error) }
+            do { range = .success(try source.range()) } catch { range = .failure(error) }
         }
         return try range!.get()
     }
@@ -42,7 +42,7 @@ public final class Scrape {
         if snapshot == nil {
             do {
                 let range = try ephemeralRange()
-                snapshot = .success(try snapshotter.take(options: options, range: range))
+                snapshot = .success(try source.take(options: options, range: range))
             } catch {
                 snapshot = .failure(error)
             }

@@ -10,7 +10,7 @@ public enum SnapshotError: Error, Sendable, CustomStringConvertible {
     public var description: String {
         switch self {
         case let .range(error): "reading the ephemeral port range: \(error)"
-        case let .sockDiag(error): "dumping sockets: \(error)"
+        case let .sockDiag(error): "reading sockets: \(error)"
         }
     }
 }
@@ -22,18 +22,37 @@ public struct TakenSnapshot: Sendable {
     public var statistics: DumpStatistics
 }
 
+/// Where snapshots come from: the live kernel (`HostSnapshotter`) or a recording
+/// (`RecordedSnapshotSource`).
+public protocol SnapshotSource: Sendable {
+    /// The effective ephemeral range, read fresh.
+    func range() throws(SnapshotError) -> EphemeralRange
+    /// One snapshot against `range`.
+    func take(options: AnalysisOptions, range: EphemeralRange) throws(SnapshotError) -> TakenSnapshot
+}
+
+extension SnapshotSource {
+    /// One snapshot against a freshly read range.
+    public func take(options: AnalysisOptions) throws(SnapshotError) -> TakenSnapshot {
+        try take(options: options, range: try range())
+    }
+}
+
 /// Takes port-pressure snapshots of the network namespace the client was created in: reads
 /// the effective range, dumps every TCP and UDP socket of both families into one analyzer,
 /// asks the kernel which socket of each kept duplicate UDP 4-tuple receives, and resolves
 /// owners' cgroup paths. Shared by `report` and `serve`.
-public final class HostSnapshotter: Sendable {
+public final class HostSnapshotter: SnapshotSource {
     private let client: SockDiagClient
     private let cgroups: CgroupPathResolver
     private let readRange: @Sendable () throws(EphemeralRangeError) -> EphemeralRange
+    private let recorder: DumpRecorder?
 
+    /// - Parameter recorder: also writes the raw bytes of every dump there (`report --record`).
     public init(
         client: SockDiagClient,
         cgroups: CgroupPathResolver = CgroupPathResolver(),
+        recorder: DumpRecorder? = nil,
         readRange: @escaping @Sendable () throws(EphemeralRangeError) -> EphemeralRange = { () throws(EphemeralRangeError) in
             try EphemeralRangeReader.current()
         }
@@ -41,6 +60,7 @@ public final class HostSnapshotter: Sendable {
         self.client = client
         self.cgroups = cgroups
         self.readRange = readRange
+        self.recorder = recorder
     }
 
     /// The effective ephemeral range, read fresh.
@@ -48,10 +68,7 @@ public final class HostSnapshotter: Sendable {
         do { return try readRange() } catch { throw .range(error) }
     }
 
-    /// One snapshot against `range` (read fresh when nil).
-    public func take(options: AnalysisOptions, range givenRange: EphemeralRange? = nil) throws(SnapshotError) -> TakenSnapshot {
-        let range: EphemeralRange
-        if let givenRange { range = givenRange } else { range = try self.range() }
+    public func take(options: AnalysisOptions, range: EphemeralRange) throws(SnapshotError) -> TakenSnapshot {
         var analyzer = PortPressureAnalyzer(range: range, options: options)
         var total = DumpStatistics()
         // The client redoes one query's dump when the kernel marks it NLM_F_DUMP_INTR; the
@@ -63,7 +80,7 @@ public final class HostSnapshotter: Sendable {
             var restarted = false
             for query in DumpQuery.everySocket {
                 do {
-                    let statistics = try client.dump(query, restart: { restarted = true }) { analyzer.add($0) }
+                    let statistics = try client.dump(query, recorder: recorder, restart: { restarted = true }) { analyzer.add($0) }
                     total.records += statistics.records
                     total.messages += statistics.messages
                     total.bytes += statistics.bytes
@@ -90,5 +107,31 @@ public final class HostSnapshotter: Sendable {
             }
             .resolvingCgroupPaths { cgroups.path(for: $0) }
         return TakenSnapshot(snapshot: snapshot, statistics: total)
+    }
+}
+
+/// Snapshots from a file written by `DumpRecorder` (`portpressure report --record`): the same
+/// analysis, without the kernel. Which duplicate socket receives and cgroup paths can't be
+/// asked of a recording, so they stay unknown. The range is the caller's (a recording holds
+/// sockets only).
+public struct RecordedSnapshotSource: SnapshotSource {
+    public let path: String
+    public let ephemeralRange: EphemeralRange
+
+    public init(path: String, range: EphemeralRange) {
+        self.path = path
+        self.ephemeralRange = range
+    }
+
+    public func range() throws(SnapshotError) -> EphemeralRange { ephemeralRange }
+
+    public func take(options: AnalysisOptions, range: EphemeralRange) throws(SnapshotError) -> TakenSnapshot {
+        var analyzer = PortPressureAnalyzer(range: range, options: options)
+        do {
+            let statistics = try DumpReplay.replay(fileAt: path, restart: { analyzer.reset() }) { analyzer.add($0) }
+            return TakenSnapshot(snapshot: analyzer.finish(), statistics: statistics)
+        } catch {
+            throw .sockDiag(error)
+        }
     }
 }

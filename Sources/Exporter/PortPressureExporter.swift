@@ -43,8 +43,7 @@ public final class PortPressureExporter: Sendable {
     }
 
     public let configuration: Configuration
-    private let snapshotter: HostSnapshotter
-    private let logger: Logger
+        private let logger: Logger
     private let dumpRetries = Atomic<Int>(0)
     /// The last error of each collector, to log once per change of state.
     private let lastErrors = Mutex<[String: String]>([:])
@@ -52,14 +51,13 @@ public final class PortPressureExporter: Sendable {
     private let knownDuplicates = Mutex<Set<FourTuple>?>(nil)
     private let coordinator: ScrapeCoordinator<ScrapeResult>
 
-    public init(configuration: Configuration, snapshotter: HostSnapshotter, logger: Logger) {
+    public init(configuration: Configuration, source: any SnapshotSource, logger: Logger) {
         self.configuration = configuration
-        self.snapshotter = snapshotter
         self.logger = logger
         let collectors = configuration.collectors
         let analysis = configuration.analysis
         coordinator = ScrapeCoordinator { selection in
-            Self.collect(collectors.filter { selection.contains($0.name) }, snapshotter: snapshotter, analysis: analysis)
+            Self.collect(collectors.filter { selection.contains($0.name) }, source: source, analysis: analysis)
         }
     }
 
@@ -106,8 +104,8 @@ public final class PortPressureExporter: Sendable {
         return writer.finish()
     }
 
-    private static func collect(_ collectors: [any Collector], snapshotter: HostSnapshotter, analysis: AnalysisOptions) -> ScrapeResult {
-        let scrape = Scrape(snapshotter: snapshotter, options: analysis)
+    private static func collect(_ collectors: [any Collector], source: any SnapshotSource, analysis: AnalysisOptions) -> ScrapeResult {
+        let scrape = Scrape(source: source, options: analysis)
         var results: [CollectorResult] = []
         for collector in collectors {
             let start = ContinuousClock.now

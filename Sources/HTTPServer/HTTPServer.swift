@@ -12,6 +12,9 @@ public struct HTTPServerConfiguration: Sendable {
     /// Requests handled at once across all addresses; a request over the limit is answered
     /// 503 at once instead of waiting. 0: no limit. (`--web.max-requests`)
     public var maxConcurrentRequests: Int
+    /// The paths the concurrency limit applies to (the telemetry path, so that `/-/healthy`
+    /// still answers while scrapes pile up); nil: every path.
+    public var concurrencyLimitedPaths: Set<String>?
     /// Open connections per address; libmicrohttpd closes connections beyond it on accept.
     /// Keep it well above `maxConcurrentRequests` so that excess requests get their 503.
     public var maxConnections: Int
@@ -24,10 +27,12 @@ public struct HTTPServerConfiguration: Sendable {
     /// zlib level for gzip bodies: 1 (fastest) … 9 (smallest).
     public var gzipLevel: Int
 
-    public init(listenAddresses: [ListenAddress], maxConcurrentRequests: Int = 40, maxConnections: Int = 512,
-                connectionTimeoutSeconds: Int = 10, connectionMemoryLimit: Int = 32 * 1024, gzipLevel: Int = 1) {
+    public init(listenAddresses: [ListenAddress], maxConcurrentRequests: Int = 40, concurrencyLimitedPaths: Set<String>? = nil,
+                maxConnections: Int = 512, connectionTimeoutSeconds: Int = 10, connectionMemoryLimit: Int = 32 * 1024,
+                gzipLevel: Int = 1) {
         self.listenAddresses = listenAddresses
         self.maxConcurrentRequests = maxConcurrentRequests
+        self.concurrencyLimitedPaths = concurrencyLimitedPaths
         self.maxConnections = maxConnections
         self.connectionTimeoutSeconds = connectionTimeoutSeconds
         self.connectionMemoryLimit = connectionMemoryLimit
@@ -53,6 +58,7 @@ public final class HTTPServer: Sendable {
                 handler: @escaping HTTPHandler) throws(HTTPServerError) {
         let context = ServerContext(handler: handler, logger: logger,
                                     maxConcurrentRequests: configuration.maxConcurrentRequests,
+                                    concurrencyLimitedPaths: configuration.concurrencyLimitedPaths,
                                     gzipLevel: Int32(clamping: configuration.gzipLevel))
         // Bind all first: an address in use must fail the start before anything serves.
         var sockets: [ListenSocket] = []
@@ -68,8 +74,13 @@ public final class HTTPServer: Sendable {
         var started: [Daemon] = []
         for (index, socket) in sockets.enumerated() {
             guard let daemon = Daemon.start(socket: socket, configuration: configuration, context: context) else {
-                for daemon in started { daemon.stop() }
-                for socket in sockets[index...] { socket.close() }
+                for daemon in started {
+                    daemon.quiesce()
+                    daemon.stop()
+                }
+                // The failed daemon's socket is left alone: libmicrohttpd may have closed it
+                // on its failure path, and closing twice could hit a descriptor reused since.
+                for socket in sockets[(index + 1)...] { socket.close() }
                 throw .daemonStartFailed(address: socket.boundAddress.description)
             }
             started.append(daemon)
@@ -157,17 +168,20 @@ final class ServerContext: Sendable {
     let handler: HTTPHandler
     let logger: Logger
     let maxConcurrentRequests: Int
+    let concurrencyLimitedPaths: Set<String>?
     let gzipLevel: Int32
-    /// Requests inside the handler (for the concurrency limit).
+    /// Requests inside the handler on limited paths (for the concurrency limit).
     let inFlight = Atomic<Int>(0)
     /// Requests from the handler's first call until libmicrohttpd reports them complete
     /// (response sent or connection failed): what a graceful stop waits for.
     let activeRequests = Atomic<Int>(0)
 
-    init(handler: @escaping HTTPHandler, logger: Logger, maxConcurrentRequests: Int, gzipLevel: Int32) {
+    init(handler: @escaping HTTPHandler, logger: Logger, maxConcurrentRequests: Int, concurrencyLimitedPaths: Set<String>?,
+         gzipLevel: Int32) {
         self.handler = handler
         self.logger = logger
         self.maxConcurrentRequests = maxConcurrentRequests
+        self.concurrencyLimitedPaths = concurrencyLimitedPaths
         self.gzipLevel = gzipLevel
     }
 }

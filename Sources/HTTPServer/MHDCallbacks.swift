@@ -34,10 +34,13 @@ func handleRequest(
         version: version.map { String(cString: $0) } ?? "")
     let gzip = ContentCoding.acceptsGzip(request.header("Accept-Encoding"))
 
+    guard context.maxConcurrentRequests > 0, context.concurrencyLimitedPaths?.contains(request.path) ?? true else {
+        return queue(context.handler(request), gzip: gzip, on: connection, context: context)
+    }
     let limit = context.maxConcurrentRequests
     let running = context.inFlight.wrappingAdd(1, ordering: .acquiringAndReleasing).newValue
     defer { context.inFlight.wrappingSubtract(1, ordering: .acquiringAndReleasing) }
-    if limit > 0, running > limit {
+    if running > limit {
         context.logger.debug("request over the concurrency limit", metadata: ["limit": "\(limit)", "path": "\(request.path)"])
         let response = HTTPResponse.text(503, "Too many concurrent requests (limit \(limit)); try again later.\n",
                                          headers: [HTTPHeader(name: "Retry-After", value: "1")])

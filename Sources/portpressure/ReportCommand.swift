@@ -3,6 +3,7 @@ import Exporter
 import Foundation
 import PortPressure
 import SockDiag
+import SocketModel
 
 /// `portpressure report`: one snapshot of the current network namespace, for a person.
 struct ReportCommand: ParsableCommand {
@@ -34,16 +35,53 @@ struct ReportCommand: ParsableCommand {
     @Option(help: "How many destinations, duplicate UDP 4-tuples and owners to list.")
     var top: Int = 10
 
+    @Option(help: ArgumentHelp("Also write the raw SOCK_DIAG dump to this file, to analyze elsewhere with --replay.", valueName: "file"))
+    var record: String?
+
+    @Option(help: ArgumentHelp("Analyze a dump written by --record instead of the live kernel.", valueName: "file"))
+    var replay: String?
+
+    @Option(name: .customLong("port-range"),
+            help: ArgumentHelp("With --replay: the range the recorded host had, \"LOW HIGH\" (default: this namespace's).", valueName: "range"))
+    var portRange: String?
+
+    @Option(name: .customLong("reserved-ports"),
+            help: ArgumentHelp("With --replay: the recorded host's ip_local_reserved_ports, e.g. \"1000-1005,2000\".", valueName: "list"))
+    var reservedPorts: String?
+
     func validate() throws {
         guard (1...10_000).contains(top) else { throw ValidationError("--top must be between 1 and 10000, not \(top)") }
+        if record != nil && replay != nil { throw ValidationError("--record and --replay exclude each other") }
+        if replay == nil && (portRange != nil || reservedPorts != nil) {
+            throw ValidationError("--port-range and --reserved-ports go with --replay")
+        }
+        if let portRange {
+            do { _ = try EphemeralRange.parse(portRange: portRange, reservedPorts: reservedPorts ?? "") } catch {
+                throw ValidationError("\(error)")
+            }
+        }
+    }
+
+    /// Where the snapshot comes from: the kernel, or a recording.
+    private func source() throws -> any SnapshotSource {
+        if let replay {
+            let range: EphemeralRange
+            if let portRange {
+                range = try EphemeralRange.parse(portRange: portRange, reservedPorts: reservedPorts ?? "")
+            } else {
+                let current = try EphemeralRangeReader.current()
+                range = reservedPorts == nil ? current : EphemeralRange(
+                    low: current.low, high: current.high, reservedPorts: try EphemeralRange.parseReservedPorts(reservedPorts!))
+            }
+            return RecordedSnapshotSource(path: replay, range: range)
+        }
+        return HostSnapshotter(client: try SockDiagClient(), recorder: try record.map { path throws(SockDiagError) in try DumpRecorder(path: path) })
     }
 
     func run() throws {
-        let snapshotter: HostSnapshotter
         let taken: TakenSnapshot
         do {
-            snapshotter = HostSnapshotter(client: try SockDiagClient())
-            taken = try snapshotter.take(options: AnalysisOptions(
+            taken = try source().take(options: AnalysisOptions(
                 topDestinationsPerSource: top, topDestinations: top, topOwners: top, topUDPDuplicates: top
             ))
         } catch {

@@ -100,7 +100,7 @@ struct ServeCommand: ParsableCommand {
                                           topOwners: topOwners, topUDPDuplicates: topDuplicates),
                 exporterMetrics: !disableExporterMetrics, version: BuildInfo.version, revision: BuildInfo.revision
             ),
-            snapshotter: HostSnapshotter(client: client),
+            source: HostSnapshotter(client: client),
             logger: logger
         )
         let routes = Routes(exporter: exporter, telemetryPath: telemetryPath)
@@ -108,7 +108,8 @@ struct ServeCommand: ParsableCommand {
         let server: HTTPServer
         do {
             server = try HTTPServer(
-                configuration: HTTPServerConfiguration(listenAddresses: addresses, maxConcurrentRequests: maxRequests),
+                configuration: HTTPServerConfiguration(listenAddresses: addresses, maxConcurrentRequests: maxRequests,
+                                                       concurrencyLimitedPaths: [telemetryPath]),
                 logger: logger, handler: { routes.handle($0) }
             )
         } catch {

@@ -165,6 +165,7 @@ import Testing
     @Test func overLimitGets503() throws {
         var configuration = HTTPServerConfiguration(listenAddresses: [])
         configuration.maxConcurrentRequests = 2
+        configuration.concurrencyLimitedPaths = ["/slow", "/fast"]
         let inside = DispatchSemaphore(value: 0)
         let release = DispatchSemaphore(value: 0)
         let server = try Self.start(configuration) { request in
@@ -195,6 +196,8 @@ import Testing
         #expect(rejected.status == 503)
         #expect(rejected.header("Retry-After") == "1")
         #expect(clock.now - start < .seconds(2))
+        // Paths outside the limit still answer.
+        #expect(try client.request("GET", "/-/healthy").status == 200)
 
         release.signal()
         release.signal()
@@ -202,6 +205,37 @@ import Testing
         #expect(results.withLock { $0 } == [200, 200])
         // Capacity is back.
         #expect(try client.request("GET", "/fast").status == 200)
+    }
+
+    /// A request body is not read; the answer comes anyway and the server carries on.
+    @Test func requestBodyIsIgnored() throws {
+        let server = try Self.start { request in .text(request.method == "GET" ? 200 : 405, "\(request.method)\n") }
+        defer { server.stop() }
+        let client = RawHTTPClient(port: server.boundAddresses[0].port)
+        let body = String(repeating: "x", count: 100_000)
+        let post = try client.send(Array("POST /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: \(body.utf8.count)\r\n\r\n\(body)".utf8))
+        #expect(post.status == 405)
+        #expect(post.text == "POST\n")
+        #expect(try client.request("GET", "/").status == 200)
+    }
+
+    /// Connections beyond the limit are closed on accept; capacity returns when they go.
+    @Test func connectionLimit() throws {
+        var configuration = HTTPServerConfiguration(listenAddresses: [])
+        configuration.maxConnections = 3
+        let server = try Self.start(configuration)
+        defer { server.stop() }
+        let client = RawHTTPClient(port: server.boundAddresses[0].port)
+        var held = try (0..<3).map { _ in try client.connect() }
+        #expect(throws: RawHTTPClient.Failure.self) { _ = try client.request("GET", "/") }
+        held.forEach { close($0) }
+        held = []
+        var status = 0
+        for _ in 0..<100 where status != 200 {
+            status = (try? client.request("GET", "/").status) ?? 0
+            if status != 200 { usleep(20_000) }
+        }
+        #expect(status == 200)
     }
 
     @Test func addressInUseFailsAtStart() throws {

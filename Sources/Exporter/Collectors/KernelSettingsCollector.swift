@@ -4,7 +4,7 @@ import SockDiag
 /// Kernel settings that change how fast ports come back: TIME_WAIT reuse and limits.
 public struct KernelSettingsCollector: Collector {
     public let name = "kernel"
-    public let summary = "sysctls that govern port reuse (tcp_tw_reuse, ip_autobind_reuse, tcp_max_tw_buckets, tcp_fin_timeout)"
+    public let summary = "sysctls that govern port reuse: tcp_tw_reuse, ip_autobind_reuse, tcp_max_tw_buckets, tcp_fin_timeout"
     private let procSys: String
 
     public init(procSys: String = "/proc/sys") { self.procSys = procSys }
