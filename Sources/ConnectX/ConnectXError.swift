@@ -10,6 +10,8 @@ public struct ConnectXError: Error, Sendable, Hashable, CustomStringConvertible 
     public enum Step: String, Sendable, Hashable, CaseIterable {
         /// The request itself (mixed address families, a zero destination port, a bad range).
         case arguments
+        /// Resolving a host name (`getaddrinfo(3)`).
+        case resolve = "name resolution"
         /// `socket(2)`.
         case socket
         /// `setsockopt(2)`; `detail` names the option.
@@ -48,6 +50,8 @@ public struct ConnectXError: Error, Sendable, Hashable, CustomStringConvertible 
 
     /// One sentence on what the failure means for ports.
     public var meaning: String {
+        if step == .resolve { return "the name could not be resolved; not a port problem" }
+        if step == .arguments { return "the request is malformed; nothing was tried" }
         switch errno {
         case .addressNotAvailable where step == .bind:
             return "the source address is not configured on this host"

@@ -72,7 +72,8 @@ struct PortOccupancy {
 
 extension ConnectXError {
     /// A SOCK_DIAG failure as a ConnectX error: its errno where it has one.
-    init(sockDiag error: SockDiagError, step: Step, request: String) {
+    public init(sockDiag error: SockDiagError, step: Step = .portSearch,
+                request: String = "socket(AF_NETLINK, NETLINK_SOCK_DIAG)") {
         switch error {
         case let .system(_, errno), let .kernel(errno, _):
             self.init(step: step, errno: errno, detail: "\(request): \(error)")

@@ -135,7 +135,8 @@ enum UDPConnector {
         }
         throw ConnectXError(
             step: .portSearch, errno: .resourceTemporarilyUnavailable,
-            detail: "no free port toward \(destination) from \(source.address) in \(range.low)-\(range.high) (\(range.limit) usable, \(claims) claimed and lost)")
+            detail: "every port of \(range.low)-\(range.high) (\(range.limit) usable) is taken toward \(destination) from \(source.address)"
+                + (claims > 0 ? "; \(claims) claims failed (bind refused, or the 4-tuple taken meanwhile)" : ""))
     }
 
     enum ClaimOutcome {

@@ -236,3 +236,66 @@ func roundTrip(_ socket: ConnectedSocket, servers: [TestSocket]) throws -> Bool 
     let count = buffer.withUnsafeMutableBytes { recv(socket.fileDescriptor.rawValue, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT)) }
     return count == payload.count && Array(buffer[0..<count]) == payload
 }
+
+/// The two races of the lock, made deterministic by calling a claim at the worst moment.
+@Suite struct LockTests {
+    /// Our search saw the port free, then another socket connected the same 4-tuple and set
+    /// SO_REUSEADDR again before our bind: the bind succeeds, and only the check under the
+    /// lock can tell. The claim must lose, and its socket be gone.
+    @Test func aClaimAfterAnotherSocketTookTheTupleLoses() throws {
+        let ns = try NetworkNamespace()
+        let (winner, outcome, afterwards) = try ns.run { () -> (TestSocket, String, Int) in
+            let winner = try Fixture.bound(.udp, "127.0.0.1:45000", reuseAddress: true, connectedTo: "127.0.0.2:53")
+            var occupancy = PortOccupancy(client: try SockDiagClient(), source: ep("127.0.0.1"), destination: ep("127.0.0.2:53"))
+            let outcome: String
+            switch try UDPConnector.claim(ep("127.0.0.1:45000"), ep("127.0.0.2:53"), &occupancy) {
+            case .connected(let socket): outcome = "connected \(socket)"
+            case .bindRefused: outcome = "bind refused"
+            case .lost(let holder): outcome = "lost to \(holder.local) -> \(holder.remote)"
+            }
+            var count = 0
+            try SockDiagClient().dump(DumpQuery(proto: .udp, family: .ipv4, filter: .localPort(45000))) { _ in count += 1 }
+            return (winner, outcome, count)
+        }
+        #expect(outcome == "lost to 127.0.0.1:45000 -> 127.0.0.2:53")
+        #expect(afterwards == 1)   // only the winner: the losing socket was closed
+        withExtendedLifetime(winner) {}
+    }
+
+    /// Another claim holds the lock (bound, SO_REUSEADDR cleared): our bind is refused.
+    @Test func aClaimDuringAnotherClaimsLockIsRefused() throws {
+        let ns = try NetworkNamespace()
+        let (holder, outcome) = try ns.run { () -> (TestSocket, String) in
+            let holder = try Fixture.bound(.udp, "127.0.0.1:45000", reuseAddress: true)
+            try SocketDescriptor(rawValue: holder.fd).setOption(.reuseAddress, 0)
+            var occupancy = PortOccupancy(client: try SockDiagClient(), source: ep("127.0.0.1"), destination: ep("127.0.0.2:53"))
+            switch try UDPConnector.claim(ep("127.0.0.1:45000"), ep("127.0.0.2:53"), &occupancy) {
+            case .connected: return (holder, "connected")
+            case .bindRefused: return (holder, "bind refused")
+            case .lost: return (holder, "lost")
+            }
+        }
+        #expect(outcome == "bind refused")
+        withExtendedLifetime(holder) {}
+    }
+
+    /// A socket connected elsewhere with SO_REUSEADDR set shares its port: the claim wins.
+    @Test func aClaimBesideASocketConnectedElsewhereWins() throws {
+        let ns = try NetworkNamespace()
+        let (neighbour, socket) = try ns.run { () -> (TestSocket, ConnectedSocket?) in
+            let neighbour = try Fixture.bound(.udp, "127.0.0.1:45000", reuseAddress: true, connectedTo: "127.0.0.3:53")
+            var occupancy = PortOccupancy(client: try SockDiagClient(), source: ep("127.0.0.1"), destination: ep("127.0.0.2:53"))
+            if case .connected(let socket) = try UDPConnector.claim(ep("127.0.0.1:45000"), ep("127.0.0.2:53"), &occupancy) {
+                return (neighbour, socket)
+            }
+            return (neighbour, nil)
+        }
+        #expect(socket?.local == ep("127.0.0.1:45000"))
+        #expect(socket?.remote == ep("127.0.0.2:53"))
+        // Unlocked again: SO_REUSEADDR is set on the connected socket.
+        var value: CInt = 0
+        var length = socklen_t(MemoryLayout<CInt>.size)
+        #expect(getsockopt(socket!.fileDescriptor.rawValue, SOL_SOCKET, SO_REUSEADDR, &value, &length) == 0 && value == 1)
+        withExtendedLifetime(neighbour) {}
+    }
+}
