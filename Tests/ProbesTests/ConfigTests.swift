@@ -200,3 +200,28 @@ extension ProbesTests {
         }
     }
 }
+
+extension ProbesTests {
+    @Suite struct ReportTests {
+        @Test func aTableWithAlignedColumns() {
+            let results = [
+                ProbeResult(probe: "resolver", failure: nil, duration: .microseconds(1_300), local: ep("10.0.0.10:40001"), finishedAt: 0),
+                ProbeResult(probe: "web", failure: .econnrefused, duration: .microseconds(212), detail: "connect: ECONNREFUSED", finishedAt: 0),
+            ]
+            #expect(ProbeReport.table(results) == """
+                PROBE     RESULT  REASON        DURATION  LOCAL            DETAIL
+                resolver  ok      -             1.3ms     10.0.0.10:40001
+                web       FAILED  econnrefused  212µs     -                connect: ECONNREFUSED
+
+                """)
+        }
+
+        @Test(arguments: [
+            (Duration.microseconds(850), "850µs"), (.nanoseconds(1_234_567), "1.23ms"), (.milliseconds(250), "250ms"),
+            (.milliseconds(2_001), "2s"), (.milliseconds(12_500), "12.5s"), (.nanoseconds(999), "1µs"), (.nanoseconds(1_500), "1.5µs"),
+        ])
+        func durations(duration: Duration, text: String) {
+            #expect(ProbeReport.duration(duration) == text)
+        }
+    }
+}
