@@ -46,6 +46,8 @@ struct ServeCommand: ParsableCommand {
     var udpCollector = true
     @Flag(name: .customLong("collector.kernel"), inversion: .prefixedNo, help: "Enable the kernel settings collector.")
     var kernelCollector = true
+    @Flag(name: .customLong("collector.probes"), inversion: .prefixedNo, help: "Enable the probes collector (runs the probes of --config.file).")
+    var probesCollector = true
 
     @Option(name: .customLong("collector.sockets.top-destinations"),
             help: ArgumentHelp("Destinations exported per local address (the exact maximum is always exported).", valueName: "n"))
@@ -94,7 +96,7 @@ struct ServeCommand: ParsableCommand {
             throw ExitCode(1)
         }
         var probes: ProbeService?
-        if let configFile {
+        if let configFile, probesCollector {
             do { probes = try ProbeService(configFile: configFile, logger: logger) } catch {
                 logger.error("invalid probes file", metadata: ["err": "\(error)"])
                 throw ExitCode(2)

@@ -225,3 +225,15 @@ extension ProbesTests {
         }
     }
 }
+
+extension ProbesTests.ConfigTests {
+    @Test func theSampleConfigurationLoads() throws {
+        let path = String(#filePath.dropLast("Tests/ProbesTests/ConfigTests.swift".count)) + "deploy/probes.example.yml"
+        let config = try ProbeConfig.load(file: path)
+        #expect(config.probes.map(\.name) == ["resolver", "db-as-apps-connect", "db-connectx", "api"])
+        #expect(config.probes[0].send?.count == 29)
+        #expect(config.probes[0].expect == [0xab, 0xcd])
+        #expect(config.probes[1].method == .plain && config.probes[2].method == .connectx)
+        #expect(config.probes[3].send == Array("HEAD / HTTP/1.0\r\nHost: api.internal.example\r\n\r\n".utf8))
+    }
+}
