@@ -189,12 +189,13 @@ final class UDPServer: @unchecked Sendable {
                 try? shadow.bind(sender)
                 _ = shadow.connect(me.description)
             }
+            // Counted before the reply leaves, so a probe that got its reply sees the count.
+            served.add(1, ordering: .releasing)
             if case .silent = answer {} else {
                 _ = withUnsafePointer(to: &peer) { address in
                     address.withMemoryRebound(to: sockaddr.self, capacity: 1) { sendto(socket.fd, reply, reply.count, 0, $0, length) }
                 }
             }
-            served.add(1, ordering: .releasing)
         }
     }
 }
