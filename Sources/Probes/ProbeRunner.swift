@@ -70,8 +70,7 @@ private struct Run {
 
     func resolve() throws(Failure) -> ConnectX.Endpoint {
         do {
-            return try TargetResolver.resolve(probe.target, family: probe.source?.address.family,
-                                              proto: probe.proto, deadline: deadline)
+            return try TargetResolver.resolve(probe.target, family: probe.source?.address.family, deadline: deadline)
         } catch {
             switch error {
             case .timedOut: throw Failure(reason: .etimedout, detail: "resolving \(probe.target.host) took longer than the timeout")
@@ -102,24 +101,21 @@ private struct Run {
 
     /// The socket receiving `socket`'s 4-tuple when it is not `socket` itself; nil when it is.
     func receiver(_ socket: ConnectedSocket, _ client: SockDiagClient) throws(Failure) -> SocketRecord? {
-        let fd = socket.fileDescriptor.rawValue
-        do {
-            let cookie = try ProbeIO.cookie(fd)
-            let found = try client.lookup(proto: .udp, local: socket.local.socketEndpoint, remote: socket.remote.socketEndpoint,
-                                          interfaceIndex: socket.local.scopeID)
-            guard let found else {
-                throw Failure(reason: .other, detail: "SOCK_DIAG finds no socket for \(socket.local) -> \(socket.remote)")
-            }
-            return found.cookie == cookie ? nil : found
-        } catch let error as Errno {
+        let ours: UInt64
+        do { ours = try ProbeIO.cookie(socket.fileDescriptor.rawValue) } catch {
             throw Failure(reason: .other, detail: "getsockopt(SO_COOKIE): \(error)")
-        } catch let error as SockDiagError {
-            throw Failure(reason: .other, detail: "SOCK_DIAG lookup of \(socket.local) -> \(socket.remote): \(error)")
-        } catch let error as Failure {
-            throw error
-        } catch {
-            throw Failure(reason: .other, detail: "\(error)")
         }
+        let found: SocketRecord?
+        do {
+            found = try client.lookup(proto: .udp, local: socket.local.socketEndpoint, remote: socket.remote.socketEndpoint,
+                                      interfaceIndex: socket.local.scopeID)
+        } catch {
+            throw Failure(reason: .other, detail: "SOCK_DIAG lookup of \(socket.local) -> \(socket.remote): \(error)")
+        }
+        guard let found else {
+            throw Failure(reason: .other, detail: "SOCK_DIAG finds no socket for \(socket.local) -> \(socket.remote)")
+        }
+        return found.cookie == ours ? nil : found
     }
 
     /// Sends `send`, then reads and checks the reply when `expect` is given.

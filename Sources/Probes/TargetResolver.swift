@@ -1,15 +1,10 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#endif
 import ConnectX
 import SocketModel
 import Synchronization
 
 /// Turns a `ProbeTarget` into an address, at each run: literals directly, names with
-/// `getaddrinfo(3)` (the host's resolver configuration, `/etc/hosts` included), as an
-/// application would.
+/// `ConnectX.resolve` (`getaddrinfo(3)`: the host's resolver configuration, `/etc/hosts`
+/// included), as an application would.
 ///
 /// `getaddrinfo` cannot be cancelled or given a timeout, so a name is resolved on a thread of
 /// its own while the probe waits at most until its deadline; a lookup that outlives it
@@ -26,9 +21,9 @@ enum TargetResolver {
         case failed(String)
     }
 
-    /// The first address `getaddrinfo` gives for `target` (in its RFC 6724 order), of
-    /// `family` when given (the source's family).
-    static func resolve(_ target: ProbeTarget, family: AddressFamily?, proto: TransportProtocol,
+    /// The first address the resolver gives for `target` (in its RFC 6724 order), of
+    /// `family` when given (the source's family); by `deadline` at the latest.
+    static func resolve(_ target: ProbeTarget, family: AddressFamily?,
                         deadline: ContinuousClock.Instant) throws(Failure) -> ConnectX.Endpoint {
         if let literal = target.literalAddress {
             guard family == nil || literal.family == family else {
@@ -44,10 +39,9 @@ enum TargetResolver {
             throw .failed("\(maximumPending) name lookups are still running: the resolver is not answering")
         }
         let lookup = Lookup()
-        let host = target.host, port = target.port
         do {
             try ProbeThread.detach {
-                let result = addresses(host: host, port: port, family: family, proto: proto)
+                let result = addresses(target, family: family)
                 lookup.monitor.withLock {
                     lookup.result = result
                     lookup.monitor.broadcast()
@@ -74,41 +68,16 @@ enum TargetResolver {
         var result: Result<ConnectX.Endpoint, Failure>?
     }
 
-    /// `getaddrinfo(3)` for `host`, the first address of `family` (any when nil).
-    static func addresses(host: String, port: UInt16, family: AddressFamily?, proto: TransportProtocol)
-        -> Result<ConnectX.Endpoint, Failure> {
-        var hints = addrinfo()
-        hints.ai_family = switch family {
-        case .ipv4: AF_INET
-        case .ipv6: AF_INET6
-        case nil: AF_UNSPEC
-        }
-        hints.ai_socktype = Int32(proto == .tcp ? SOCK_STREAM.rawValue : SOCK_DGRAM.rawValue)
-        var list: UnsafeMutablePointer<addrinfo>?
-        let status = getaddrinfo(host, nil, &hints, &list)
-        guard status == 0 else {
-            let reason = status == EAI_SYSTEM ? String(cString: strerror(errno)) : String(cString: gai_strerror(status))
-            return .failure(.failed("cannot resolve \(host): \(reason)"))
-        }
-        defer { freeaddrinfo(list) }
-        var entry = list
-        while let info = entry?.pointee {
-            entry = info.ai_next
-            guard let address = info.ai_addr else { continue }
-            switch Int32(address.pointee.sa_family) {
-            case AF_INET where info.ai_addrlen >= MemoryLayout<sockaddr_in>.size:
-                let inet = UnsafeRawPointer(address).loadUnaligned(as: sockaddr_in.self)
-                let ip = IPAddress(ipv4: UInt32(bigEndian: inet.sin_addr.s_addr))
-                return .success(ConnectX.Endpoint(address: ip, port: port))
-            case AF_INET6 where info.ai_addrlen >= MemoryLayout<sockaddr_in6>.size:
-                let inet6 = UnsafeRawPointer(address).loadUnaligned(as: sockaddr_in6.self)
-                let bytes = withUnsafeBytes(of: inet6.sin6_addr) { Array($0) }
-                guard let ip = IPAddress(networkBytes: bytes) else { continue }
-                return .success(ConnectX.Endpoint(address: ip, port: port, scopeID: inet6.sin6_scope_id))
-            default:
-                continue
+    /// `ConnectX.resolve` (`getaddrinfo(3)`): the first address of `family` (any when nil).
+    static func addresses(_ target: ProbeTarget, family: AddressFamily?) -> Result<ConnectX.Endpoint, Failure> {
+        do {
+            let endpoints = try ConnectX.resolve(target.description)
+            guard let first = endpoints.first(where: { family == nil || $0.address.family == family }) else {
+                return .failure(.failed("\(target.host) has no \(family.map { "\($0.name) " } ?? "")address"))
             }
+            return .success(first)
+        } catch {
+            return .failure(.failed("cannot resolve \(error.detail.isEmpty ? target.host : error.detail)"))
         }
-        return .failure(.failed("\(host) has no \(family.map { "\($0.name) " } ?? "")address"))
     }
 }
