@@ -1,8 +1,12 @@
 import ArgumentParser
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// The `portpressure` command: subcommands only; each lives in its own file.
 @main
-struct PortPressureCommand: AsyncParsableCommand {
+struct PortPressureCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "portpressure",
         abstract: "Ephemeral-port pressure monitor and Prometheus exporter for Linux.",
@@ -14,4 +18,19 @@ struct PortPressureCommand: AsyncParsableCommand {
         version: BuildInfo.version,
         subcommands: [ReportCommand.self, ServeCommand.self, ConnectCommand.self, ProbeCommand.self]
     )
+
+    /// Parses and runs, with usage errors exiting 2 (as the Prometheus exporters' flag
+    /// parsers do) instead of ArgumentParser's 64.
+    static func main() {
+        do {
+            var command = try parseAsRoot()
+            try command.run()
+        } catch {
+            let code = exitCode(for: error)
+            guard code == .validationFailure else { exit(withError: error) }
+            let message = fullMessage(for: error)
+            if !message.isEmpty { FileHandle.standardError.write(Data((message + "\n").utf8)) }
+            Glibc.exit(2)
+        }
+    }
 }

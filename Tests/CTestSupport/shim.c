@@ -4,3 +4,6 @@
 
 int pp_unshare_netns(void) { return unshare(CLONE_NEWNET); }
 int pp_setns_net(int fd) { return setns(fd, CLONE_NEWNET); }
+#include <fcntl.h>
+#include <unistd.h>
+int pp_pipe_cloexec(int fds[2]) { return pipe2(fds, O_CLOEXEC); }

@@ -144,38 +144,26 @@ public struct ProcessResult: Sendable {
 
     /// Runs `arguments[0]` (a path, or a name looked up in PATH) to completion.
     public static func run(_ arguments: [String], input: String? = nil) throws -> ProcessResult {
-        let process = Process()
-        let executable = arguments[0]
-        if executable.contains("/") {
-            process.executableURL = URL(fileURLWithPath: executable)
-            process.arguments = Array(arguments.dropFirst())
-        } else {
-            process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-            process.arguments = arguments
+        let child = try SpawnedChild.start(arguments)
+        let out = TextBuffer(), err = TextBuffer()
+        let done = DispatchGroup()
+        for (fd, sink) in [(child.stdout, out), (child.stderr, err)] {
+            done.enter()
+            _ = SpawnedChild.drain(fd) { sink.append($0) } onEnd: { done.leave() }
         }
-        let out = Pipe(), err = Pipe(), inp = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        process.standardInput = inp
-        try process.run()
-        if let input { inp.fileHandleForWriting.write(Data(input.utf8)) }
-        try? inp.fileHandleForWriting.close()
-        // Read both pipes before waiting, so a chatty child cannot block on a full pipe.
-        let errData = Mutex(Data())
-        let errDone = DispatchSemaphore(value: 0)
-        let errHandle = err.fileHandleForReading
-        Thread.detachNewThread {
-            let d = errHandle.readDataToEndOfFile()
-            errData.withLock { $0 = d }
-            errDone.signal()
+        if let input {
+            let bytes = Array(input.utf8)
+            var offset = 0
+            while offset < bytes.count {
+                let n = bytes[offset...].withUnsafeBytes { write(child.stdin, $0.baseAddress, $0.count) }
+                if n < 0 && errno == EINTR { continue }
+                if n <= 0 { break }
+                offset += n
+            }
         }
-        let outData = out.fileHandleForReading.readDataToEndOfFile()
-        errDone.wait()
-        process.waitUntilExit()
-        return ProcessResult(
-            status: process.terminationStatus,
-            stdout: String(decoding: outData, as: UTF8.self),
-            stderr: String(decoding: errData.withLock { $0 }, as: UTF8.self)
-        )
+        close(child.stdin)
+        done.wait()
+        let status = SpawnedChild.wait(child.pid)
+        return ProcessResult(status: status, stdout: out.text, stderr: err.text)
     }
 }

@@ -1,7 +1,8 @@
 #ifndef PORTPRESSURE_CTESTSUPPORT_H
 #define PORTPRESSURE_CTESTSUPPORT_H
-// unshare() and setns() are declared only under _GNU_SOURCE, which Swift's Glibc module
+// unshare(), setns() and pipe2() are declared only under _GNU_SOURCE, which Swift's Glibc module
 // does not define; these prefixed wrappers are the callable form for the test helpers.
 int pp_unshare_netns(void);
 int pp_setns_net(int fd);
+int pp_pipe_cloexec(int fds[2]);
 #endif

@@ -1,0 +1,111 @@
+import SocketModel
+import Synchronization
+import SystemPackage
+
+/// Writes the raw netlink datagrams of dumps to a file, as received, in the container format
+/// documented on `DumpRecordingFormat` (it adds the protocol and family, which the datagrams
+/// do not carry). `DumpReplay` parses such a file into the same visitor as a live dump.
+///
+/// Pass it to `SockDiagClient.dump(_:recorder:restart:visit:)`; several dumps (and retries)
+/// can go to one recorder. Thread-safe.
+public final class DumpRecorder: Sendable {
+    public let path: String
+    private let file: Mutex<FileDescriptor?>
+
+    /// Creates (or truncates) `path` and writes the file header.
+    public init(path: String) throws(SockDiagError) {
+        self.path = path
+        let descriptor: FileDescriptor
+        do {
+            descriptor = try FileDescriptor.open(
+                path, .writeOnly, options: [.create, .truncate, .closeOnExec], permissions: [.ownerReadWrite, .groupRead, .otherRead]
+            )
+        } catch {
+            throw .system(operation: "open \(path)", errno: error as? Errno ?? .ioError)
+        }
+        file = Mutex(descriptor)
+        try write(DumpRecordingFormat.fileHeader(), payload: nil)
+    }
+
+    deinit {
+        file.withLock { descriptor in try? descriptor?.close() }
+    }
+
+    /// Flushes nothing (writes are unbuffered) and closes the file; later writes fail with EBADF.
+    public func close() throws(SockDiagError) {
+        let result: Result<Void, Errno> = file.withLock { descriptor in
+            defer { descriptor = nil }
+            do { try descriptor?.close() } catch { return .failure(error as? Errno ?? .ioError) }
+            return .success(())
+        }
+        if case let .failure(errno) = result { throw .system(operation: "close \(path)", errno: errno) }
+    }
+
+    func beginDump(proto: TransportProtocol, family: AddressFamily) throws(SockDiagError) {
+        try write(DumpRecordingFormat.frameHeader(kind: DumpRecordingFormat.kindDump, proto: proto, family: family, length: 0), payload: nil)
+    }
+
+    func record(_ datagram: UnsafeRawBufferPointer, proto: TransportProtocol, family: AddressFamily) throws(SockDiagError) {
+        let header = DumpRecordingFormat.frameHeader(
+            kind: DumpRecordingFormat.kindDatagram, proto: proto, family: family, length: datagram.count
+        )
+        try write(header, payload: datagram)
+    }
+
+    private func write(_ header: [UInt8], payload: UnsafeRawBufferPointer?) throws(SockDiagError) {
+        let result: Result<Void, Errno> = file.withLock { descriptor in
+            guard let descriptor else { return .failure(.badFileDescriptor) }
+            do {
+                _ = try header.withUnsafeBytes { try descriptor.writeAll($0) }
+                if let payload { _ = try descriptor.writeAll(payload) }
+            } catch {
+                return .failure(error as? Errno ?? .ioError)
+            }
+            return .success(())
+        }
+        if case let .failure(errno) = result { throw .system(operation: "write \(path)", errno: errno) }
+    }
+}
+
+/// Parses recordings made by `DumpRecorder`, through the same parser as live dumps.
+public enum DumpReplay {
+    /// Replays the file at `path`: `visit` sees every socket of every recorded dump; `restart`
+    /// is called before the retry of a dump the kernel marked interrupted. Throws
+    /// `.dumpInterrupted` when the last dump was interrupted and no retry was recorded.
+    @discardableResult
+    public static func replay(
+        fileAt path: String, restart: () -> Void = {}, visit: (SocketRecord) -> Void
+    ) throws(SockDiagError) -> DumpStatistics {
+        let bytes = try readWholeFile(path)
+        return try replay(bytes: bytes, restart: restart, visit: visit)
+    }
+
+    /// Replays a recording held in memory.
+    @discardableResult
+    public static func replay(
+        bytes: [UInt8], restart: () -> Void = {}, visit: (SocketRecord) -> Void
+    ) throws(SockDiagError) -> DumpStatistics {
+        let result: Result<DumpRecordingFormat.Summary, WireError> = bytes.withUnsafeBytes { buffer in
+            do throws(WireError) {
+                return .success(try DumpRecordingFormat.replay(buffer, restart: restart, visit: visit))
+            } catch {
+                return .failure(error)
+            }
+        }
+        switch result {
+        case let .success(summary):
+            if summary.endsInterrupted { throw .dumpInterrupted(attempts: summary.dumps) }
+            return summary.statistics
+        case let .failure(error):
+            throw SockDiagError(error, request: "replay")
+        }
+    }
+
+    static func readWholeFile(_ path: String) throws(SockDiagError) -> [UInt8] {
+        do {
+            return try ProcFile.read(path, limit: 1 << 30)
+        } catch {
+            throw .system(operation: "read \(path)", errno: error)
+        }
+    }
+}

@@ -1,0 +1,33 @@
+/// Kernel settings that shape ephemeral-port pressure, read from `/proc/sys` of the calling
+/// thread's network namespace.
+public enum KernelSettings {
+    /// The sysctls read, in order: TIME_WAIT reuse for outgoing connections, port reuse by
+    /// `bind(ip, 0)`, the TIME_WAIT table cap, and how long orphaned FIN_WAIT2 sockets stay.
+    public static let names = [
+        "net.ipv4.tcp_tw_reuse",
+        "net.ipv4.ip_autobind_reuse",
+        "net.ipv4.tcp_max_tw_buckets",
+        "net.ipv4.tcp_fin_timeout",
+    ]
+
+    /// Each setting of `names` that exists and holds one number, with its value; settings the
+    /// kernel lacks (or that cannot be read) are left out.
+    public static func current(procSys: String = "/proc/sys") -> [(name: String, value: Double)] {
+        var settings: [(name: String, value: Double)] = []
+        for name in names {
+            let path = procSys + "/" + name.split(separator: ".").joined(separator: "/")
+            guard let text = try? ProcFile.text(path),
+                  let value = Double(text.trimmingSurrounding([" ", "\t", "\n"])) else { continue }
+            settings.append((name, value))
+        }
+        return settings
+    }
+}
+
+extension String {
+    func trimmingSurrounding(_ set: Set<Character>) -> String {
+        guard let first = firstIndex(where: { !set.contains($0) }),
+              let last = lastIndex(where: { !set.contains($0) }) else { return "" }
+        return String(self[first...last])
+    }
+}

@@ -1,0 +1,74 @@
+import SocketModel
+import Synchronization
+import SystemPackage
+
+
+/// A client of the kernel's socket tables over `NETLINK_SOCK_DIAG` (inet_diag): dumps, counts
+/// and exact lookups of TCP and UDP sockets, IPv4 and IPv6.
+///
+/// One netlink socket, opened in `init` and reused for every request; a lock serializes
+/// requests, so one client can be shared between threads. The socket belongs to the network
+/// namespace of the thread that created the client: create it on the thread (or inside the
+/// `NetworkNamespace.run` closure) whose namespace you want to see.
+///
+/// Visitors run while the lock is held: a visitor must not call back into the same client.
+public final class SockDiagClient: Sendable {
+    /// Attempts of one dump before `NLM_F_DUMP_INTR` is reported as `.dumpInterrupted`.
+    public static let maximumDumpAttempts = 3
+
+    private let session: Mutex<NetlinkSession>
+
+    /// Opens and binds the netlink socket (`socket(AF_NETLINK, SOCK_RAW, NETLINK_SOCK_DIAG)`).
+    public init() throws(SockDiagError) {
+        session = Mutex(try NetlinkSession())
+    }
+
+    /// Streams every socket matching `query` to `visit` as it is parsed from the receive buffer
+    /// (nothing is held in memory). When the kernel marks the dump `NLM_F_DUMP_INTR` (its
+    /// tables changed under it), `restart` is called and the dump is done again, at most
+    /// `maximumDumpAttempts` times in all; visitors reset their state in `restart`.
+    /// With a `recorder`, every received datagram is also written to it.
+    @discardableResult
+    public func dump(
+        _ query: DumpQuery, recorder: DumpRecorder? = nil,
+        restart: () -> Void = {}, visit: (SocketRecord) -> Void
+    ) throws(SockDiagError) -> DumpStatistics {
+        try session.withLock { (session: inout NetlinkSession) throws(SockDiagError) -> DumpStatistics in
+            try SockDiagRequests.dump(
+                query, countOnly: false, maximumAttempts: Self.maximumDumpAttempts, transport: &session,
+                recorder: recorder, restart: restart, visit: visit
+            )
+        }
+    }
+
+    /// The number of sockets matching `query`: the same dump, walking message headers only
+    /// (no record is decoded). The floor any consumer of a dump can reach.
+    public func count(_ query: DumpQuery) throws(SockDiagError) -> Int {
+        try session.withLock { (session: inout NetlinkSession) throws(SockDiagError) -> Int in
+            try SockDiagRequests.dump(
+                query, countOnly: true, maximumAttempts: Self.maximumDumpAttempts, transport: &session,
+                recorder: nil, restart: {}, visit: { _ in }
+            ).records
+        }
+    }
+
+    /// Exact lookup of one socket by 4-tuple (`SOCK_DIAG_BY_FAMILY` without `NLM_F_DUMP`): the
+    /// socket the kernel would deliver a packet from `remote` to `local` to, as the kernel
+    /// returns it, or nil when there is none (`ENOENT`).
+    ///
+    /// The answer may be a best match: a listener for TCP, an unconnected or wildcard-bound
+    /// socket for UDP when no connected one matches. Compare what comes back. UDP's swapped
+    /// source and destination are handled here. `interfaceIndex` scopes link-local addresses.
+    /// With `cookie`, a socket found with another cookie answers `.kernel(ESTALE)`.
+    /// Endpoints of different families match no socket: nil.
+    public func lookup(
+        proto: TransportProtocol, local: SocketEndpoint, remote: SocketEndpoint,
+        interfaceIndex: UInt32 = 0, cookie: UInt64? = nil
+    ) throws(SockDiagError) -> SocketRecord? {
+        try session.withLock { (session: inout NetlinkSession) throws(SockDiagError) -> SocketRecord? in
+            try SockDiagRequests.lookup(
+                proto: proto, local: local, remote: remote, interfaceIndex: interfaceIndex, cookie: cookie, transport: &session
+            )
+        }
+    }
+}

@@ -1,0 +1,112 @@
+import SocketModel
+
+/// The container a `DumpRecorder` writes: the raw netlink datagrams of one or more dumps, with
+/// what the datagrams do not say themselves (the protocol; `inet_diag_msg` has none).
+///
+///     file      = header frame*
+///     header    = "PPSD" version:u8(=1) byteOrder:u8(1 little, 2 big) reserved:u16(=0)
+///     frame     = kind:u8 protocol:u8 family:u8 reserved:u8(=0) length:u32le payload[length]
+///     kind 1    = a dump starts: protocol (IPPROTO_TCP 6 / IPPROTO_UDP 17), family (AF_INET 2 /
+///                 AF_INET6 10), length 0; a dump that follows an interrupted one is its retry
+///     kind 2    = one datagram of the current dump, exactly as received (1 ... 1 MiB bytes);
+///                 protocol and family repeat the dump's
+///
+/// Netlink headers are in the recording host's byte order, which the header names; replay
+/// refuses a recording from the other byte order rather than misread it.
+enum DumpRecordingFormat {
+    static let magic: [UInt8] = Array("PPSD".utf8)
+    static let version: UInt8 = 1
+    static let headerSize = 8
+    static let frameHeaderSize = 8
+    static let maximumDatagram = 1 << 20
+
+    static let kindDump: UInt8 = 1
+    static let kindDatagram: UInt8 = 2
+
+    static var hostByteOrder: UInt8 { 1.littleEndian == 1 ? 1 : 2 }
+
+    static func fileHeader() -> [UInt8] { magic + [version, hostByteOrder, 0, 0] }
+
+    static func frameHeader(kind: UInt8, proto: TransportProtocol, family: AddressFamily, length: Int) -> [UInt8] {
+        let length = UInt32(length)
+        return [kind, proto.rawValue, family.rawValue, 0,
+                UInt8(length & 0xff), UInt8(length >> 8 & 0xff), UInt8(length >> 16 & 0xff), UInt8(length >> 24)]
+    }
+
+    struct Summary: Equatable {
+        var statistics = DumpStatistics()
+        /// Dumps in the recording, retries included.
+        var dumps = 0
+        /// The last dump was marked `NLM_F_DUMP_INTR` and no retry follows.
+        var endsInterrupted = false
+    }
+
+    /// Replays a recording through the same parser as a live dump: `visit` sees every socket of
+    /// every recorded dump; `restart` is called before the retry of an interrupted dump.
+    static func replay(
+        _ bytes: UnsafeRawBufferPointer, restart: () -> Void, visit: (SocketRecord) -> Void
+    ) throws(WireError) -> Summary {
+        guard bytes.count >= headerSize, bytes.starts(with: magic) else {
+            throw .malformed("not a portpressure dump recording (no PPSD header)")
+        }
+        guard bytes[4] == version else { throw .malformed("recording version \(bytes[4]), want \(version)") }
+        guard bytes[5] == hostByteOrder else {
+            throw .malformed("recording byte order \(bytes[5]) differs from this host's \(hostByteOrder)")
+        }
+
+        var summary = Summary()
+        var parser: DumpParser?
+        var offset = headerSize
+        while offset < bytes.count {
+            guard bytes.count - offset >= frameHeaderSize else {
+                throw .malformed("truncated frame header at offset \(offset)")
+            }
+            let kind = bytes[offset]
+            let length = Int(bytes[offset + 4]) | Int(bytes[offset + 5]) << 8 | Int(bytes[offset + 6]) << 16 | Int(bytes[offset + 7]) << 24
+            guard let proto = TransportProtocol(rawValue: bytes[offset + 1]) else {
+                throw .malformed("frame protocol \(bytes[offset + 1]) at offset \(offset)")
+            }
+            guard AddressFamily(rawValue: bytes[offset + 2]) != nil else {
+                throw .malformed("frame family \(bytes[offset + 2]) at offset \(offset)")
+            }
+            let payloadStart = offset + frameHeaderSize
+            guard length <= bytes.count - payloadStart else {
+                throw .malformed("frame length \(length) exceeds the recording at offset \(offset)")
+            }
+            switch kind {
+            case kindDump:
+                guard length == 0 else { throw .malformed("dump frame with \(length) payload bytes") }
+                if let previous = parser {
+                    guard previous.isFinished else { throw .malformed("dump without NLMSG_DONE") }
+                    if previous.interrupted {
+                        restart()
+                        summary.statistics.retries += 1
+                        summary.statistics.records -= previous.records
+                    }
+                }
+                parser = DumpParser(proto: proto, expected: nil)
+                summary.dumps += 1
+            case kindDatagram:
+                guard length >= 1, length <= maximumDatagram else {
+                    throw .malformed("datagram frame of \(length) bytes")
+                }
+                guard parser != nil else { throw .malformed("datagram before any dump frame") }
+                guard parser!.proto == proto else { throw .malformed("datagram protocol differs from its dump's") }
+                let datagram = UnsafeRawBufferPointer(rebasing: bytes[payloadStart..<(payloadStart + length)])
+                let before = (parser!.records, parser!.messages, parser!.bytes)
+                _ = try parser!.consume(datagram, visit: visit)
+                summary.statistics.records += parser!.records - before.0
+                summary.statistics.messages += parser!.messages - before.1
+                summary.statistics.bytes += parser!.bytes - before.2
+            default:
+                throw .malformed("unknown frame kind \(kind) at offset \(offset)")
+            }
+            offset = payloadStart + length
+        }
+        if let last = parser {
+            guard last.isFinished else { throw .malformed("recording ends inside a dump (no NLMSG_DONE)") }
+            summary.endsInterrupted = last.interrupted
+        }
+        return summary
+    }
+}
