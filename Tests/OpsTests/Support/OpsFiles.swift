@@ -40,6 +40,18 @@ enum Repository {
 enum Runbook {
     static let base = "https://github.com/portpressure/portpressure/blob/main/README.md"
     static func url(alert: String) -> String { base + "#" + alert.lowercased() }
+
+    /// The runbook's text: README.md's `## Runbook` section (up to the next `## `) once it has
+    /// been merged there, else docs/runbook.md, written to be pasted as that section.
+    static func text() throws -> String {
+        let readme = try Repository.text("README.md")
+        if let start = readme.range(of: "\n## Runbook\n") {
+            let rest = readme[start.upperBound...]
+            let end = rest.range(of: "\n## ")?.lowerBound ?? rest.endIndex
+            return "## Runbook\n" + rest[..<end]
+        }
+        return try Repository.text(Repository.runbook)
+    }
 }
 
 struct OpsTestError: Error, CustomStringConvertible {
