@@ -30,7 +30,6 @@ enum Repository {
     static let systemdUnit = "deploy/systemd/portpressure.service"
     static let systemdDefaults = "deploy/systemd/portpressure.default"
     static let prometheusRule = "deploy/kubernetes/prometheusrule.yaml"
-    static let runbook = "docs/runbook.md"
     static let dashboards = ["dashboards/portpressure-host.json", "dashboards/portpressure-fleet.json"]
 }
 
@@ -41,16 +40,13 @@ enum Runbook {
     static let base = "https://github.com/portpressure/portpressure/blob/main/README.md"
     static func url(alert: String) -> String { base + "#" + alert.lowercased() }
 
-    /// The runbook's text: README.md's `## Runbook` section (up to the next `## `) once it has
-    /// been merged there, else docs/runbook.md, written to be pasted as that section.
+    /// The runbook's text: README.md's `## Runbook` section, up to the next `## `.
     static func text() throws -> String {
         let readme = try Repository.text("README.md")
-        if let start = readme.range(of: "\n## Runbook\n") {
-            let rest = readme[start.upperBound...]
-            let end = rest.range(of: "\n## ")?.lowerBound ?? rest.endIndex
-            return "## Runbook\n" + rest[..<end]
-        }
-        return try Repository.text(Repository.runbook)
+        guard let start = readme.range(of: "\n## Runbook\n") else { throw OpsTestError("README.md has no \"## Runbook\" section") }
+        let rest = readme[start.upperBound...]
+        let end = rest.range(of: "\n## ")?.lowerBound ?? rest.endIndex
+        return "## Runbook\n" + rest[..<end]
     }
 }
 
