@@ -51,7 +51,8 @@ let package = Package(
         .target(
             name: "Probes",
             dependencies: [
-                "ConnectX", "SocketModel", "Metrics",
+                "ConnectX", "SockDiag", "SocketModel", "Metrics",
+                .product(name: "SystemPackage", package: "swift-system"),
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -98,7 +99,11 @@ let package = Package(
         .testTarget(name: "MetricsTests", dependencies: ["Metrics"]),
         .testTarget(name: "ConnectXTests", dependencies: ["ConnectX", "SockDiag", "SocketModel", "TestSupport"]),
         .testTarget(name: "HTTPServerTests", dependencies: ["HTTPServer"]),
-        .testTarget(name: "ProbesTests", dependencies: ["Probes", "ConnectX", "TestSupport"]),
+        .testTarget(
+            name: "ProbesTests",
+            dependencies: ["Probes", "ConnectX", "SockDiag", "SocketModel", "Metrics", "TestSupport",
+                           .product(name: "Logging", package: "swift-log")]
+        ),
         .testTarget(
             name: "ExporterTests",
             dependencies: ["Exporter", "PortPressure", "SockDiag", "SocketModel", "Metrics"],
@@ -106,5 +111,12 @@ let package = Package(
         ),
         // End to end: the built binaries against real sockets in private network namespaces.
         .testTarget(name: "IntegrationTests", dependencies: ["TestSupport", "SocketModel"]),
+        // Operations kit: alert rules, dashboards, systemd unit and Kubernetes manifests checked with
+        // promtool/systemd-analyze, and end to end against a real Prometheus. Reads the repository's
+        // files through #filePath, so it needs no resources.
+        .testTarget(
+            name: "OpsTests",
+            dependencies: ["TestSupport", .product(name: "Yams", package: "Yams")]
+        ),
     ]
 )

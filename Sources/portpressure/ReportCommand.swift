@@ -1,10 +1,106 @@
 import ArgumentParser
+import Exporter
+import Foundation
+import PortPressure
+import SockDiag
+import SocketModel
 
-/// `portpressure report` (not yet implemented).
-struct ReportCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "report", abstract: "Not yet implemented.")
+/// `portpressure report`: one snapshot of the current network namespace, for a person.
+struct ReportCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "report",
+        abstract: "Print one port-pressure snapshot of the current network namespace.",
+        discussion: """
+            Shows the effective ephemeral range, sockets by state, ports used per local address \
+            against the limit, the busiest destinations, duplicate UDP 4-tuples (which socket \
+            receives, which are overshadowed) and the owners holding the most ports. \
+            Run it inside a namespace with `ip netns exec NAME portpressure report`.
+            """
+    )
 
-    func run() async throws {
-        throw ValidationError("portpressure report is not implemented yet")
+    enum Format: String, ExpressibleByArgument, CaseIterable {
+        case table, json
+    }
+
+    enum ColorMode: String, ExpressibleByArgument, CaseIterable {
+        case auto, always, never
+    }
+
+    @Option(help: "Output format: \(Format.allCases.map(\.rawValue).joined(separator: " or ")).")
+    var format: Format = .table
+
+    @Option(help: "Color the table: auto (only on a terminal), always or never.")
+    var color: ColorMode = .auto
+
+    @Option(help: "How many destinations, duplicate UDP 4-tuples and owners to list.")
+    var top: Int = 10
+
+    @Option(help: ArgumentHelp("Also write the raw SOCK_DIAG dump to this file, to analyze elsewhere with --replay.", valueName: "file"))
+    var record: String?
+
+    @Option(help: ArgumentHelp("Analyze a dump written by --record instead of the live kernel.", valueName: "file"))
+    var replay: String?
+
+    @Option(name: .customLong("port-range"),
+            help: ArgumentHelp("With --replay: the range the recorded host had, \"LOW HIGH\" (default: this namespace's).", valueName: "range"))
+    var portRange: String?
+
+    @Option(name: .customLong("reserved-ports"),
+            help: ArgumentHelp("With --replay: the recorded host's ip_local_reserved_ports, e.g. \"1000-1005,2000\".", valueName: "list"))
+    var reservedPorts: String?
+
+    func validate() throws {
+        guard (1...10_000).contains(top) else { throw ValidationError("--top must be between 1 and 10000, not \(top)") }
+        if record != nil && replay != nil { throw ValidationError("--record and --replay exclude each other") }
+        if replay == nil && (portRange != nil || reservedPorts != nil) {
+            throw ValidationError("--port-range and --reserved-ports go with --replay")
+        }
+        if let portRange {
+            do { _ = try EphemeralRange.parse(portRange: portRange, reservedPorts: reservedPorts ?? "") } catch {
+                throw ValidationError("\(error)")
+            }
+        }
+    }
+
+    /// Where the snapshot comes from: the kernel, or a recording.
+    private func source() throws -> any SnapshotSource {
+        if let replay {
+            let range: EphemeralRange
+            if let portRange {
+                range = try EphemeralRange.parse(portRange: portRange, reservedPorts: reservedPorts ?? "")
+            } else {
+                let current = try EphemeralRangeReader.current()
+                range = reservedPorts == nil ? current : EphemeralRange(
+                    low: current.low, high: current.high, reservedPorts: try EphemeralRange.parseReservedPorts(reservedPorts!))
+            }
+            return RecordedSnapshotSource(path: replay, range: range)
+        }
+        return HostSnapshotter(client: try SockDiagClient(), recorder: try record.map { path throws(SockDiagError) in try DumpRecorder(path: path) })
+    }
+
+    func run() throws {
+        let taken: TakenSnapshot
+        do {
+            taken = try source().take(options: AnalysisOptions(
+                topDestinationsPerSource: top, topDestinations: top, topOwners: top, topUDPDuplicates: top
+            ))
+        } catch {
+            FileHandle.standardError.write(Data("portpressure report: \(error)\n".utf8))
+            throw ExitCode(1)
+        }
+        switch format {
+        case .json:
+            var data = try ReportJSON(taken.snapshot).encoded(pretty: true)
+            data.append(UInt8(ascii: "\n"))
+            FileHandle.standardOutput.write(data)
+        case .table:
+            let colored: Bool
+            switch color {
+            case .always: colored = true
+            case .never: colored = false
+            case .auto: colored = isatty(STDOUT_FILENO) == 1 && ProcessInfo.processInfo.environment["NO_COLOR"] == nil
+            }
+            FileHandle.standardOutput.write(Data(ReportTable(taken.snapshot, color: colored).render().utf8))
+        }
     }
 }

@@ -1,10 +1,194 @@
 import ArgumentParser
+import Exporter
+import Foundation
+import HTTPServer
+import Logging
+import PortPressure
+import Probes
+import SockDiag
+#if canImport(Glibc)
+import Glibc
+#endif
 
-/// `portpressure serve` (not yet implemented).
-struct ServeCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "serve", abstract: "Not yet implemented.")
+/// `portpressure serve`: the Prometheus exporter.
+struct ServeCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "serve",
+        abstract: "Serve port-pressure metrics for Prometheus.",
+        discussion: """
+            Collection happens at scrape time: one SOCK_DIAG dump per scrape, shared by concurrent \
+            scrapes. Collectors: \(CollectorSet.all.map { "\($0.name) (\($0.summary))" }.joined(separator: "; ")). \
+            SIGTERM or SIGINT stops it; SIGHUP reloads --config.file.
+            """,
+        version: BuildInfo.version
+    )
 
-    func run() async throws {
-        throw ValidationError("portpressure serve is not implemented yet")
+    @Option(name: .customLong("web.listen-address"),
+            help: ArgumentHelp("Address to listen on: :PORT, HOST:PORT or [IPV6]:PORT; repeatable. (default: :10123)", valueName: "address"))
+    var listenAddresses: [String] = []
+
+    @Option(name: .customLong("web.telemetry-path"), help: ArgumentHelp("Path under which to expose metrics.", valueName: "path"))
+    var telemetryPath = "/metrics"
+
+    @Option(name: .customLong("web.max-requests"),
+            help: ArgumentHelp("Maximum number of scrapes served at once; more are answered 503. 0 means no limit.", valueName: "n"))
+    var maxRequests = 40
+
+    @Flag(name: .customLong("web.disable-exporter-metrics"),
+          help: "Leave out the exporter's own metrics (process_*, portpressure_build_info, dump retries).")
+    var disableExporterMetrics = false
+
+    @Flag(name: .customLong("collector.range"), inversion: .prefixedNo, help: "Enable the range collector.")
+    var rangeCollector = true
+    @Flag(name: .customLong("collector.sockets"), inversion: .prefixedNo, help: "Enable the sockets collector.")
+    var socketsCollector = true
+    @Flag(name: .customLong("collector.udp"), inversion: .prefixedNo, help: "Enable the udp (duplicate 4-tuples) collector.")
+    var udpCollector = true
+    @Flag(name: .customLong("collector.kernel"), inversion: .prefixedNo, help: "Enable the kernel settings collector.")
+    var kernelCollector = true
+    @Flag(name: .customLong("collector.probes"), inversion: .prefixedNo, help: "Enable the probes collector (runs the probes of --config.file).")
+    var probesCollector = true
+
+    @Option(name: .customLong("collector.sockets.top-destinations"),
+            help: ArgumentHelp("Destinations exported per local address (the exact maximum is always exported).", valueName: "n"))
+    var topDestinations = 10
+    @Option(name: .customLong("collector.sockets.top-owners"), help: ArgumentHelp("Owners (uid, cgroup) exported.", valueName: "n"))
+    var topOwners = 10
+    @Option(name: .customLong("collector.udp.top-duplicates"),
+            help: ArgumentHelp("Duplicate UDP 4-tuples exported (and asked which socket receives).", valueName: "n"))
+    var topDuplicates = 20
+
+    @Option(name: .customLong("config.file"),
+            help: ArgumentHelp("Probes file (YAML): active probes run on their own schedule; SIGHUP or POST /-/reload reloads it.", valueName: "file"))
+    var configFile: String?
+
+    @Option(name: .customLong("log.level"), help: ArgumentHelp("Only log messages with this severity or above: debug, info, warn, error.", valueName: "level"))
+    var logLevel: LogLevelOption = .info
+    @Option(name: .customLong("log.format"), help: ArgumentHelp("Log format: logfmt or json.", valueName: "format"))
+    var logFormat: LogFormatOption = .logfmt
+
+    func validate() throws {
+        guard telemetryPath.hasPrefix("/"), telemetryPath != "/", !telemetryPath.hasPrefix("/-/") else {
+            throw ValidationError("--web.telemetry-path must start with / and not be / or under /-/, got \(telemetryPath.debugDescription)")
+        }
+        guard maxRequests >= 0 else { throw ValidationError("--web.max-requests must be 0 or more, got \(maxRequests)") }
+        for (flag, value) in [("--collector.sockets.top-destinations", topDestinations), ("--collector.sockets.top-owners", topOwners),
+                              ("--collector.udp.top-duplicates", topDuplicates)] where !(0...10_000).contains(value) {
+            throw ValidationError("\(flag) must be between 0 and 10000, got \(value)")
+        }
+        for address in listenAddresses {
+            do { _ = try ListenAddress(parsing: address) } catch { throw ValidationError("--web.listen-address: \(error)") }
+        }
     }
+
+    func run() throws {
+        let logger = makeLogger(level: logLevel.level, format: logFormat.format)
+        // Block the stop and reload signals before any thread starts, so every thread inherits
+        // the mask and only the sigwait below sees them.
+        var signals = sigset_t()
+        sigemptyset(&signals)
+        for signal in [SIGTERM, SIGINT, SIGHUP] { sigaddset(&signals, signal) }
+        pthread_sigmask(SIG_BLOCK, &signals, nil)
+
+        let client: SockDiagClient
+        do { client = try SockDiagClient() } catch {
+            logger.error("cannot open the SOCK_DIAG netlink socket", metadata: ["err": "\(error)"])
+            throw ExitCode(1)
+        }
+        var probes: ProbeService?
+        if let configFile, probesCollector {
+            do { probes = try ProbeService(configFile: configFile, logger: logger) } catch {
+                logger.error("invalid probes file", metadata: ["err": "\(error)"])
+                throw ExitCode(2)
+            }
+        }
+        var collectors: [any Collector] = []
+        if rangeCollector { collectors.append(RangeCollector()) }
+        if socketsCollector { collectors.append(SocketsCollector()) }
+        if udpCollector { collectors.append(UDPDuplicatesCollector()) }
+        if kernelCollector { collectors.append(KernelSettingsCollector()) }
+        if let probes { collectors.append(ProbesCollector(service: probes)) }
+        let exporter = PortPressureExporter(
+            configuration: .init(
+                collectors: collectors,
+                analysis: AnalysisOptions(topDestinationsPerSource: topDestinations, topDestinations: topDestinations,
+                                          topOwners: topOwners, topUDPDuplicates: topDuplicates),
+                exporterMetrics: !disableExporterMetrics, version: BuildInfo.version, revision: BuildInfo.revision
+            ),
+            source: HostSnapshotter(client: client),
+            logger: logger
+        )
+        var reload: (@Sendable () -> Result<Void, Routes.ReloadError>)?
+        if let probes {
+            reload = { probes.reload().map { _ in () }.mapError { Routes.ReloadError("\($0)") } }
+        }
+        let routes = Routes(exporter: exporter, telemetryPath: telemetryPath, reload: reload)
+        let addresses = (listenAddresses.isEmpty ? [":10123"] : listenAddresses).map { try! ListenAddress(parsing: $0) }
+        let server: HTTPServer
+        do {
+            server = try HTTPServer(
+                configuration: HTTPServerConfiguration(listenAddresses: addresses, maxConcurrentRequests: maxRequests,
+                                                       concurrencyLimitedPaths: [telemetryPath]),
+                logger: logger, handler: { routes.handle($0) }
+            )
+        } catch {
+            logger.error("cannot start the HTTP server", metadata: ["err": "\(error)"])
+            throw ExitCode(1)
+        }
+        do { try probes?.start() } catch {
+            logger.error("cannot start the probe threads", metadata: ["err": "\(error)"])
+            server.stop()
+            throw ExitCode(1)
+        }
+        logger.info("portpressure serve started", metadata: [
+            "version": "\(BuildInfo.version)",
+            "collectors": "\(exporter.collectorNames.joined(separator: ","))",
+            "telemetry_path": "\(telemetryPath)",
+        ])
+
+        while true {
+            var received: Int32 = 0
+            guard sigwait(&signals, &received) == 0 else { continue }
+            if received == SIGHUP {
+                if let probes { probes.reload() } else { logger.info("SIGHUP received: nothing to reload (no --config.file)") }
+                continue
+            }
+            logger.info("stopping", metadata: ["signal": "\(received == SIGTERM ? "SIGTERM" : "SIGINT")"])
+            server.stop()
+            probes?.stop()
+            logger.info("stopped")
+            return
+        }
+    }
+}
+
+enum LogLevelOption: String, ExpressibleByArgument, CaseIterable {
+    case debug, info, warn, error
+    var level: Logger.Level {
+        switch self {
+        case .debug: .debug
+        case .info: .info
+        case .warn: .warning
+        case .error: .error
+        }
+    }
+}
+
+enum LogFormatOption: String, ExpressibleByArgument, CaseIterable {
+    case logfmt, json
+    var format: StructuredLogHandler.Format { self == .json ? .json : .logfmt }
+}
+
+/// The process's logger; swift-log's global bootstrap, once.
+func makeLogger(level: Logger.Level, format: StructuredLogHandler.Format) -> Logger {
+    LoggingSystem.bootstrap { label in StructuredLogHandler(label: label, level: level, format: format) }
+    var logger = Logger(label: "portpressure")
+    logger.logLevel = level
+    return logger
+}
+
+/// Every collector `serve` knows, for help texts.
+enum CollectorSet {
+    static let all: [any Collector] = [RangeCollector(), SocketsCollector(), UDPDuplicatesCollector(), KernelSettingsCollector(),
+                                        ProbesCollector(service: nil)]
 }

@@ -16,3 +16,15 @@ import Foundation
     let udp = try ns.spawn(["ss", "-uanH"])
     #expect(udp.stdout.split(separator: "\n").count == 3, "\(udp.stdout)")
 }
+
+/// A child must start with no blocked signals (the test runner blocks some on its threads),
+/// or `RunningProcess.stop()` could never stop it.
+@Test func childrenStartWithAnEmptySignalMask() throws {
+    let ns = try NetworkNamespace()
+    let status = try ns.spawn(["sh", "-c", "grep SigBlk /proc/self/status"])
+    #expect(status.stdout.contains("0000000000000000"), "\(status.stdout)")
+    let sleeper = try ns.launch(["sleep", "30"])
+    let start = Date()
+    #expect(sleeper.stop() == 128 + SIGTERM)
+    #expect(Date().timeIntervalSince(start) < 5)
+}

@@ -14,6 +14,15 @@ import SocketModel
         #expect(udp.local == Samples.v4Established.local)
     }
 
+    @Test func tcpCloseIsBoundInactiveButUDPCloseIsUnconnected() throws {
+        var record = Samples.v6Listen
+        record.state = .close
+        #expect(try decode(WireBuilder.inetDiagMessage(record), proto: .tcp).state == .boundInactive)
+        #expect(try decode(WireBuilder.inetDiagMessage(record), proto: .udp).state == .close)
+        record.state = .boundInactive
+        #expect(try decode(WireBuilder.inetDiagMessage(record), proto: .tcp).state == .boundInactive)
+    }
+
     @Test func portsAreBigEndianAndCookieIsLowWordFirst() throws {
         var payload = WireBuilder.inetDiagMessage(Samples.v4Established)
         payload[4] = 0x12; payload[5] = 0x34        // sport

@@ -12,9 +12,14 @@ struct SocketFailure: Error, CustomStringConvertible {
 
 /// An open socket descriptor, closed when the test drops it.
 final class TestSocket: @unchecked Sendable {
-    let fd: Int32
+    private(set) var fd: Int32
     init(fd: Int32) { self.fd = fd }
-    deinit { Glibc.close(fd) }
+    deinit { close() }
+
+    func close() {
+        if fd >= 0 { Glibc.close(fd) }
+        fd = -1
+    }
 
     static func make(_ family: AddressFamily, _ proto: TransportProtocol) throws -> TestSocket {
         let type = proto == .tcp ? Int32(SOCK_STREAM.rawValue) : Int32(SOCK_DGRAM.rawValue)

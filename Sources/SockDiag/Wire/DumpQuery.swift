@@ -14,7 +14,8 @@ public struct SocketStateMask: OptionSet, Sendable, Hashable {
 
     /// Every state the kernel reports: TCP_ESTABLISHED (1) through TCP_BOUND_INACTIVE (13).
     /// TIME_WAIT, NEW_SYN_RECV and BOUND_INACTIVE sockets are only dumped when their bits are
-    /// set; a kernel older than 6.8 ignores bit 13. UDP uses ESTABLISHED and CLOSE.
+    /// set; a kernel older than 6.8 ignores bit 13. Bound-only TCP sockets come back with
+    /// state CLOSE, which the decoder reports as `.boundInactive`. UDP uses ESTABLISHED and CLOSE.
     public static let all = SocketStateMask(rawValue: 0x3ffe)
 
     /// True when `state` is in the mask.

@@ -29,10 +29,18 @@ enum InetDiagMessageDecoder {
             cgroupID = attribute.payload.hostUInt64(at: 0)
         }
 
+        var state = SocketState(rawValue: payload[InetDiagWire.stateOffset])
+        if proto == .tcp && state == .close {
+            // The kernel has no state for a bound-only TCP socket: it sits in TCP_CLOSE, and a
+            // dump reports it (as TCP_CLOSE) only from the bind-table walk that the
+            // TCP_BOUND_INACTIVE request bit enables; closed sockets are in no table. So a TCP
+            // CLOSE record IS a bound-inactive socket, and is named so.
+            state = .boundInactive
+        }
         return SocketRecord(
             proto: proto,
             family: family,
-            state: SocketState(rawValue: payload[InetDiagWire.stateOffset]),
+            state: state,
             local: SocketEndpoint(address: localAddress, port: payload.bigEndianUInt16(at: InetDiagWire.sourcePortOffset)),
             remote: SocketEndpoint(address: remoteAddress, port: payload.bigEndianUInt16(at: InetDiagWire.destinationPortOffset)),
             interfaceIndex: payload.hostUInt32(at: InetDiagWire.interfaceOffset),

@@ -1,0 +1,71 @@
+import Foundation
+import PortPressure
+
+/// The HTML page at `/`: what this is, where the metrics are, and the current top pressures.
+struct LandingPage {
+    var version: String
+    var telemetryPath: String
+    var collectors: [String]
+    var result: ScrapeResult?
+
+    func render() -> String {
+        var html = """
+            <!DOCTYPE html>
+            <html lang="en"><head><meta charset="utf-8"><title>portpressure</title>
+            <style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}\
+            td,th{padding:.2em .8em;text-align:left;border-bottom:1px solid #ddd}td.n{text-align:right}</style>
+            </head><body>
+            <h1>portpressure</h1>
+            <p>Ephemeral-port pressure exporter, version \(escape(version)).</p>
+            <p><a href="\(escape(telemetryPath))">Metrics</a> · <a href="/-/healthy">Health</a></p>
+            <p>Collectors: \(escape(collectors.joined(separator: ", ")))</p>
+
+            """
+        if let result {
+            if let failed = result.collectors.first(where: { $0.error != nil }), let error = failed.error {
+                html += "<p><strong>Collector \(escape(failed.name)) failed:</strong> \(escape(error))</p>\n"
+            }
+            if let snapshot = result.snapshot?.snapshot {
+                html += table(snapshot)
+            }
+        }
+        html += "</body></html>\n"
+        return html
+    }
+
+    private func table(_ snapshot: Snapshot) -> String {
+        let limit = snapshot.range.limit
+        var html = "<h2>Top port pressures</h2>\n<p>Ephemeral range \(snapshot.range.low)–\(snapshot.range.high), "
+        html += "\(snapshot.range.reservedInRange) reserved, limit \(limit) ports.</p>\n"
+        html += "<table><tr><th>Protocol</th><th>Local address</th><th>Ports used</th><th>Of limit</th>"
+        html += "<th>Busiest destination</th><th>Its ports</th></tr>\n"
+        let sources = snapshot.sources.sorted { $0.portsUsed > $1.portsUsed }.prefix(10)
+        for source in sources {
+            let percent = limit > 0 ? Double(source.portsUsed) * 100 / Double(limit) : 0
+            let busiest = source.topDestinations.first
+            let destination = busiest.map { "\($0.remoteAddress.family == .ipv6 ? "[\($0.remoteAddress)]" : "\($0.remoteAddress)"):\($0.remotePort)" } ?? "–"
+            html += "<tr><td>\(source.proto.name)</td><td>\(escape(source.localAddress.description))</td>"
+            html += "<td class=n>\(source.portsUsed)</td><td class=n>\(String(format: "%.1f%%", percent))</td>"
+            html += "<td>\(escape(destination))</td><td class=n>\(source.maxDestinationPortsUsed)</td></tr>\n"
+        }
+        if sources.isEmpty { html += "<tr><td colspan=6>No sockets hold ephemeral ports.</td></tr>\n" }
+        html += "</table>\n"
+        return html
+    }
+
+    private func escape(_ text: String) -> String {
+        var out = ""
+        out.reserveCapacity(text.utf8.count)
+        for c in text {
+            switch c {
+            case "&": out += "&amp;"
+            case "<": out += "&lt;"
+            case ">": out += "&gt;"
+            case "\"": out += "&quot;"
+            case "'": out += "&#39;"
+            default: out.append(c)
+            }
+        }
+        return out
+    }
+}

@@ -1,0 +1,175 @@
+import Foundation
+import Logging
+import Metrics
+import PortPressure
+import SockDiag
+import SocketModel
+import Synchronization
+
+/// One collector's part of a scrape.
+public struct CollectorResult: Sendable {
+    public var name: String
+    public var families: [MetricFamily]
+    /// nil on success.
+    public var error: String?
+    public var durationSeconds: Double
+}
+
+/// Everything one collection produced.
+public struct ScrapeResult: Sendable {
+    public var collectors: [CollectorResult]
+    /// The socket snapshot, when a collector of this scrape took one.
+    public var snapshot: TakenSnapshot?
+}
+
+/// The exporter: enabled collectors, scrape coordination and the exposition of a scrape.
+public final class PortPressureExporter: Sendable {
+    public struct Configuration: Sendable {
+        public var collectors: [any Collector]
+        public var analysis: AnalysisOptions
+        /// Include `process_*`, `portpressure_build_info` and the dump-retry counter.
+        public var exporterMetrics: Bool
+        public var version: String
+        public var revision: String
+
+        public init(collectors: [any Collector], analysis: AnalysisOptions = AnalysisOptions(),
+                    exporterMetrics: Bool = true, version: String, revision: String = "unknown") {
+            self.collectors = collectors
+            self.analysis = analysis
+            self.exporterMetrics = exporterMetrics
+            self.version = version
+            self.revision = revision
+        }
+    }
+
+    public let configuration: Configuration
+        private let logger: Logger
+    private let dumpRetries = Atomic<Int>(0)
+    /// The last error of each collector, to log once per change of state.
+    private let lastErrors = Mutex<[String: String]>([:])
+    /// Duplicate UDP tuples seen in the previous snapshot, to log new ones.
+    private let knownDuplicates = Mutex<Set<FourTuple>?>(nil)
+    private let coordinator: ScrapeCoordinator<ScrapeResult>
+
+    public init(configuration: Configuration, source: any SnapshotSource, logger: Logger) {
+        self.configuration = configuration
+        self.logger = logger
+        let collectors = configuration.collectors
+        let analysis = configuration.analysis
+        coordinator = ScrapeCoordinator { selection in
+            Self.collect(collectors.filter { selection.contains($0.name) }, source: source, analysis: analysis)
+        }
+    }
+
+    /// The names of the enabled collectors.
+    public var collectorNames: [String] { configuration.collectors.map(\.name) }
+
+    /// Collections run so far (a scrape that joined a running one doesn't count).
+    public var collectionCount: Int { coordinator.collections }
+
+    /// Collects the named collectors, sharing a collection already running for them.
+    public func scrape(_ selection: Set<String>) -> ScrapeResult {
+        let result = coordinator.result(for: selection)
+        observe(result)
+        return result
+    }
+
+    /// Renders the part of `result` that `selection` asked for, with the scrape's own metrics.
+    public func exposition(_ result: ScrapeResult, selection: Set<String>, format: ExpositionFormat) -> [UInt8] {
+        var writer = ExpositionWriter(format: format, capacity: 64 * 1024)
+        var success = MetricFamily(name: "portpressure_scrape_collector_success",
+                                   help: "Whether a collector succeeded in this scrape (1) or failed (0).",
+                                   type: .gauge, labelNames: ["collector"])
+        var duration = MetricFamily(name: "portpressure_scrape_collector_duration_seconds",
+                                    help: "How long a collector took in this scrape.",
+                                    type: .gauge, labelNames: ["collector"])
+        for collector in result.collectors where selection.contains(collector.name) {
+            writer.write(contentsOf: collector.families)
+            success.append(collector.error == nil ? 1 : 0, collector.name)
+            duration.append(collector.durationSeconds, collector.name)
+        }
+        writer.write(success)
+        writer.write(duration)
+        if configuration.exporterMetrics {
+            writer.write(MetricFamily(name: "portpressure_sock_diag_dump_retries_total",
+                                      help: "SOCK_DIAG dumps redone because the kernel marked them interrupted (NLM_F_DUMP_INTR).",
+                                      type: .counter, value: Double(dumpRetries.load(ordering: .relaxed))))
+            var build = MetricFamily(name: "portpressure_build_info",
+                                     help: "A metric with a constant 1 labelled by version, revision and Swift version.",
+                                     type: .gauge, labelNames: ["version", "revision", "swift_version"])
+            build.append(1, configuration.version, configuration.revision, BuildFacts.swiftVersion)
+            writer.write(build)
+            writer.write(contentsOf: ProcessMetrics.collect())
+        }
+        return writer.finish()
+    }
+
+    private static func collect(_ collectors: [any Collector], source: any SnapshotSource, analysis: AnalysisOptions) -> ScrapeResult {
+        let scrape = Scrape(source: source, options: analysis)
+        var results: [CollectorResult] = []
+        for collector in collectors {
+            let start = ContinuousClock.now
+            var families: [MetricFamily] = []
+            var error: String?
+            do { families = try collector.collect(scrape) } catch let failure { error = "\(failure)" }
+            let elapsed = ContinuousClock.now - start
+            let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+            results.append(CollectorResult(name: collector.name, families: families, error: error, durationSeconds: seconds))
+        }
+        return ScrapeResult(collectors: results, snapshot: scrape.takenSnapshot)
+    }
+
+    /// Logs what changed: collector failures and recoveries (once per change, not per scrape),
+    /// and duplicate UDP 4-tuples that were not there in the previous snapshot.
+    private func observe(_ result: ScrapeResult) {
+        if let statistics = result.snapshot?.statistics, statistics.retries > 0 {
+            dumpRetries.add(statistics.retries, ordering: .relaxed)
+        }
+        let changes: [(String, String?, String?)] = lastErrors.withLock { last in
+            var changes: [(String, String?, String?)] = []
+            for collector in result.collectors where last[collector.name] != collector.error {
+                changes.append((collector.name, last[collector.name], collector.error))
+                last[collector.name] = collector.error
+            }
+            return changes
+        }
+        for (name, before, now) in changes {
+            if let now {
+                logger.error("collector failed", metadata: ["collector": "\(name)", "err": "\(now)"])
+            } else if before != nil {
+                logger.info("collector recovered", metadata: ["collector": "\(name)"])
+            }
+        }
+        guard let snapshot = result.snapshot?.snapshot else { return }
+        let current = Set(snapshot.udpDuplicates.map(\.tuple))
+        let previous = knownDuplicates.withLock { known in
+            defer { known = current }
+            return known ?? []
+        }
+        for duplicate in snapshot.udpDuplicates where !previous.contains(duplicate.tuple) {
+            let sockets = duplicate.sockets.map { socket in
+                "uid=\(socket.uid) inode=\(socket.inode) cookie=\(socket.cookie) receives=\(socket.receives.map { $0 ? "yes" : "no" } ?? "unknown")"
+            }
+            logger.warning("duplicate UDP 4-tuple: only one socket receives", metadata: [
+                "tuple": "\(duplicate.tuple)",
+                "family": "\(duplicate.family.name)",
+                "sockets": "\(sockets.joined(separator: "; "))",
+            ])
+        }
+    }
+}
+
+/// Facts fixed at build time.
+public enum BuildFacts {
+    public static var swiftVersion: String {
+        #if swift(>=6.3)
+        "6.3"
+        #elseif swift(>=6.2)
+        "6.2"
+        #elseif swift(>=6.1)
+        "6.1"
+        #else
+        "6.0"
+        #endif
+    }
+}

@@ -1,0 +1,86 @@
+import HTTPServer
+import Metrics
+
+/// The exporter's HTTP surface: the telemetry path, the landing page, health, and reload.
+///
+/// Pure request → response logic over `PortPressureExporter`, so it is tested without sockets.
+public struct Routes: Sendable {
+    public let exporter: PortPressureExporter
+    public let telemetryPath: String
+    /// Called for `POST /-/reload`; nil when there is nothing to reload (no config file).
+    public let reload: (@Sendable () -> Result<Void, ReloadError>)?
+
+    public struct ReloadError: Error, Sendable {
+        public var message: String
+        public init(_ message: String) { self.message = message }
+    }
+
+    public init(exporter: PortPressureExporter, telemetryPath: String = "/metrics",
+                reload: (@Sendable () -> Result<Void, ReloadError>)? = nil) {
+        self.exporter = exporter
+        self.telemetryPath = telemetryPath
+        self.reload = reload
+    }
+
+    public func handle(_ request: HTTPRequest) -> HTTPResponse {
+        switch request.path {
+        case telemetryPath:
+            guard request.method == "GET" || request.method == "HEAD" else { return methodNotAllowed("GET, HEAD") }
+            return metrics(request)
+        case "/":
+            guard request.method == "GET" || request.method == "HEAD" else { return methodNotAllowed("GET, HEAD") }
+            return landingPage()
+        case "/-/healthy":
+            guard request.method == "GET" || request.method == "HEAD" else { return methodNotAllowed("GET, HEAD") }
+            return .text(200, "Healthy\n")
+        case "/-/reload":
+            guard request.method == "POST" || request.method == "PUT" else { return methodNotAllowed("POST, PUT") }
+            guard let reload else { return .text(400, "nothing to reload: portpressure serve was started without --config.file\n") }
+            switch reload() {
+            case .success: return .text(200, "reloaded\n")
+            case let .failure(error): return .text(500, "reload failed, the previous configuration stays in force: \(error.message)\n")
+            }
+        default:
+            return .text(404, "404 page not found\n")
+        }
+    }
+
+    /// The collectors a request selects: `collect[]` (default: every enabled collector) minus
+    /// `exclude[]`; an unknown or disabled name is an error.
+    public func selection(_ request: HTTPRequest) -> Result<Set<String>, ReloadError> {
+        let enabled = exporter.collectorNames
+        let collect = request.queryValues("collect[]")
+        let exclude = request.queryValues("exclude[]")
+        for name in collect + exclude where !enabled.contains(name) {
+            return .failure(ReloadError("unknown or disabled collector \(name.debugDescription) (enabled: \(enabled.joined(separator: ", ")))"))
+        }
+        var selected = collect.isEmpty ? Set(enabled) : Set(collect)
+        selected.subtract(exclude)
+        return .success(selected)
+    }
+
+    private func metrics(_ request: HTTPRequest) -> HTTPResponse {
+        let selected: Set<String>
+        switch selection(request) {
+        case let .success(names): selected = names
+        case let .failure(error): return .text(400, error.message + "\n")
+        }
+        let format = ExpositionFormat.negotiate(accept: request.header("Accept"))
+        let result = exporter.scrape(selected)
+        let body = exporter.exposition(result, selection: selected, format: format)
+        return HTTPResponse(status: 200, headers: [HTTPHeader(name: "Content-Type", value: format.contentType)], body: body)
+    }
+
+    private func landingPage() -> HTTPResponse {
+        let wanted = Set(["range", "sockets"]).intersection(exporter.collectorNames)
+        let result = wanted.isEmpty ? nil : exporter.scrape(wanted)
+        let html = LandingPage(version: exporter.configuration.version, telemetryPath: telemetryPath,
+                               collectors: exporter.collectorNames, result: result).render()
+        return HTTPResponse(status: 200, headers: [HTTPHeader(name: "Content-Type", value: "text/html; charset=utf-8")],
+                            body: Array(html.utf8))
+    }
+
+    private func methodNotAllowed(_ allow: String) -> HTTPResponse {
+        .text(405, "405 method not allowed\n", headers: [HTTPHeader(name: "Allow", value: allow)])
+    }
+}

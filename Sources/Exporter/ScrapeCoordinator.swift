@@ -1,0 +1,51 @@
+import Foundation
+
+/// Runs collections so that concurrent scrapes share one collection in flight.
+///
+/// A scrape that arrives while a collection covering its collectors is running waits for that
+/// one instead of starting another (a second SOCK_DIAG dump of the whole host would double the
+/// kernel's work exactly when a host is busiest). A scrape asking for collectors the running
+/// collection does not cover starts its own.
+public final class ScrapeCoordinator<Result: Sendable>: @unchecked Sendable {
+    private final class Flight {
+        let selection: Set<String>
+        var result: Result?
+        init(selection: Set<String>) { self.selection = selection }
+    }
+
+    private let condition = NSCondition()
+    private var flights: [Flight] = []
+    private let collect: @Sendable (Set<String>) -> Result
+    /// Collections actually run (not shared), for tests and debugging.
+    public private(set) var collections = 0
+
+    /// - Parameter collect: runs one collection of the named collectors; called on the
+    ///   scraping thread, never twice at once for a selection a running one covers.
+    public init(collect: @escaping @Sendable (Set<String>) -> Result) {
+        self.collect = collect
+    }
+
+    /// The result of a collection covering `selection`: a running one if there is one, else a new one.
+    public func result(for selection: Set<String>) -> Result {
+        condition.lock()
+        if let flight = flights.first(where: { $0.selection.isSuperset(of: selection) }) {
+            while flight.result == nil { condition.wait() }
+            let result = flight.result!
+            condition.unlock()
+            return result
+        }
+        let flight = Flight(selection: selection)
+        flights.append(flight)
+        collections += 1
+        condition.unlock()
+
+        let result = collect(selection)
+
+        condition.lock()
+        flight.result = result
+        flights.removeAll { $0 === flight }
+        condition.broadcast()
+        condition.unlock()
+        return result
+    }
+}

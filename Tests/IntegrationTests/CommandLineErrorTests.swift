@@ -1,0 +1,47 @@
+import Testing
+import TestSupport
+
+extension EndToEnd {
+    /// Usage errors of `report` and `serve`: a clear message on stderr and exit code 2, as the
+    /// Prometheus exporters' flag parsers do. Run in a namespace under `timeout`, so a flag
+    /// that were wrongly accepted could neither listen on the host nor hang the test.
+    @Suite struct CommandLineErrors {
+        static let cases: [(arguments: [String], mentions: String)] = [
+            (["report", "--no-such-flag"], "--no-such-flag"),
+            (["report", "--format", "xml"], "xml"),
+            (["report", "--top", "0"], "--top"),
+            (["report", "--color", "sometimes"], "sometimes"),
+            (["report", "extra-argument"], "extra-argument"),
+            (["serve", "--no-such-flag"], "--no-such-flag"),
+            (["serve", "--web.listen-address", "no-port-here"], "no-port-here"),
+            (["serve", "--web.listen-address", "127.0.0.1:99999"], "99999"),
+            (["serve", "--web.telemetry-path", "/"], "--web.telemetry-path"),
+            (["serve", "--web.max-requests", "-1"], "--web.max-requests"),
+            (["serve", "--log.level", "loud"], "loud"),
+            (["serve", "--log.format", "xml"], "xml"),
+            (["serve", "--collector.sockets.top-destinations", "-3"], "--collector.sockets.top-destinations"),
+            (["serve", "--collector.udp.top-duplicates", "many"], "many"),
+            (["no-such-command"], "no-such-command"),
+        ]
+
+        @Test(arguments: cases.indices)
+        func badFlagsExitTwoWithAMessage(_ index: Int) throws {
+            let (arguments, mentions) = Self.cases[index]
+            let ns = try NetworkNamespace()
+            let result = try ns.spawn(["timeout", "20", BuiltProducts.path("portpressure")] + arguments)
+            #expect(result.status == 2, "\(arguments): exit \(result.status), stderr: \(result.stderr)")
+            #expect(result.stderr.contains(mentions), "\(arguments): stderr does not mention \(mentions): \(result.stderr)")
+            #expect(result.stdout.isEmpty, "\(arguments): stdout: \(result.stdout)")
+        }
+
+        @Test func helpAndVersionExitZero() throws {
+            let ns = try NetworkNamespace()
+            for arguments in [["--help"], ["report", "--help"], ["serve", "--help"]] {
+                let result = try ns.spawn(["timeout", "20", BuiltProducts.path("portpressure")] + arguments)
+                #expect(result.status == 0 && result.stdout.contains("USAGE"), "\(arguments): \(result.status) \(result.stderr)")
+            }
+            let version = try ns.spawn(["timeout", "20", BuiltProducts.path("portpressure"), "serve", "--version"])
+            #expect(version.status == 0 && !version.stdout.isEmpty, "\(version.status) \(version.stderr)")
+        }
+    }
+}

@@ -1,0 +1,143 @@
+import Foundation
+import TestSupport
+import Yams
+
+/// The repository's operations files, found from this source file's location (the tests read
+/// the files in the working tree, so they need no bundled resources).
+enum Repository {
+    /// The package root: this file is `Tests/OpsTests/Support/OpsFiles.swift`.
+    static let root: URL = URL(fileURLWithPath: #filePath)
+        .deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().deletingLastPathComponent()
+
+    static func path(_ relative: String) -> String { root.appendingPathComponent(relative).path }
+
+    static func text(_ relative: String) throws -> String {
+        try String(contentsOfFile: path(relative), encoding: .utf8)
+    }
+
+    static func json(_ relative: String) throws -> [String: Any] {
+        let data = try Data(contentsOf: URL(fileURLWithPath: path(relative)))
+        guard let object = try JSONSerialization.jsonObject(with: data) as? [String: Any] else {
+            throw OpsTestError("\(relative) is not a JSON object")
+        }
+        return object
+    }
+
+    static let alertRules = "deploy/prometheus/alerts.yml"
+    static let alertTests = "deploy/prometheus/alerts_test.yml"
+    static let prometheusConfig = "deploy/prometheus/prometheus.yml"
+    static let systemdUnit = "deploy/systemd/portpressure.service"
+    static let systemdDefaults = "deploy/systemd/portpressure.default"
+    static let prometheusRule = "deploy/kubernetes/prometheusrule.yaml"
+    static let dashboards = ["dashboards/portpressure-host.json", "dashboards/portpressure-fleet.json"]
+}
+
+/// Where every alert's `runbook_url` points: the README's runbook section, one heading per alert
+/// (GitHub's anchor of `### PortPressureFoo` is `#portpressurefoo`). The one place that names
+/// the base; `alerts.yml` must agree with it (Prometheus rule files have no variables).
+enum Runbook {
+    static let base = "https://github.com/portpressure/portpressure/blob/main/README.md"
+    static func url(alert: String) -> String { base + "#" + alert.lowercased() }
+
+    /// The runbook's text: README.md's `## Runbook` section, up to the next `## `.
+    static func text() throws -> String {
+        let readme = try Repository.text("README.md")
+        guard let start = readme.range(of: "\n## Runbook\n") else { throw OpsTestError("README.md has no \"## Runbook\" section") }
+        let rest = readme[start.upperBound...]
+        let end = rest.range(of: "\n## ")?.lowerBound ?? rest.endIndex
+        return "## Runbook\n" + rest[..<end]
+    }
+}
+
+struct OpsTestError: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}
+
+/// External tools the tests shell out to. A missing tool fails the test with the package to
+/// install; it never skips it.
+enum Tool {
+    static let packages = ["promtool": "prometheus", "prometheus": "prometheus",
+                           "systemd-analyze": "systemd", "curl": "curl", "setpriv": "util-linux"]
+
+    static func path(_ name: String) throws -> String {
+        let search = (ProcessInfo.processInfo.environment["PATH"] ?? "").split(separator: ":").map(String.init)
+            + ["/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin"]
+        for directory in search where !directory.isEmpty {
+            let candidate = directory + "/" + name
+            if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
+        }
+        throw OpsTestError("\(name) not found in PATH: install Debian's \(packages[name] ?? name) package (scripts/install-deps)")
+    }
+
+    /// Runs a tool to completion, found in PATH (or given as a path).
+    static func run(_ arguments: [String], input: String? = nil) throws -> ProcessResult {
+        var arguments = arguments
+        if !arguments[0].contains("/") { arguments[0] = try path(arguments[0]) }
+        return try ProcessResult.run(arguments, input: input)
+    }
+}
+
+/// A fresh directory under the system's temporary directory, removed when `body` returns.
+func withTemporaryDirectory<T>(_ prefix: String, _ body: (URL) throws -> T) throws -> T {
+    let directory = FileManager.default.temporaryDirectory
+        .appendingPathComponent("\(prefix)-\(getpid())-\(UUID().uuidString.prefix(8))")
+    try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(at: directory) }
+    return try body(directory)
+}
+
+// MARK: - Prometheus rule files
+
+/// A Prometheus rule file, as far as these tests need it.
+struct RuleFile: Codable, Equatable {
+    var groups: [RuleGroup]
+}
+
+struct RuleGroup: Codable, Equatable {
+    var name: String
+    var interval: String?
+    var rules: [Rule]
+}
+
+struct Rule: Codable, Equatable {
+    var alert: String?
+    var record: String?
+    var expr: String
+    var forDuration: String?
+    var labels: [String: String]?
+    var annotations: [String: String]?
+
+    enum CodingKeys: String, CodingKey {
+        case alert, record, expr, labels, annotations
+        case forDuration = "for"
+    }
+
+    init(alert: String? = nil, record: String? = nil, expr: String, forDuration: String? = nil,
+         labels: [String: String]? = nil, annotations: [String: String]? = nil) {
+        self.alert = alert
+        self.record = record
+        self.expr = expr
+        self.forDuration = forDuration
+        self.labels = labels
+        self.annotations = annotations
+    }
+}
+
+extension RuleFile {
+    static func load(_ relative: String) throws -> RuleFile {
+        try YAMLDecoder().decode(RuleFile.self, from: Repository.text(relative))
+    }
+
+    var alerts: [Rule] { groups.flatMap(\.rules).filter { $0.alert != nil } }
+}
+
+/// Runs `promtool check rules` on rules written to a temporary file; returns promtool's result.
+func promtoolCheckRules(_ rules: RuleFile) throws -> ProcessResult {
+    try withTemporaryDirectory("pp-rules") { directory in
+        let file = directory.appendingPathComponent("rules.yml")
+        try YAMLEncoder().encode(rules).write(to: file, atomically: true, encoding: .utf8)
+        return try Tool.run(["promtool", "check", "rules", file.path])
+    }
+}

@@ -1,0 +1,256 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Testing
+@testable import SockDiag
+import SocketModel
+import SystemPackage
+import TestSupport
+
+/// The folder of committed recordings.
+let fixturesDirectory: String = {
+    var path = #filePath
+    path.removeSubrange(path.lastIndex(of: "/")!...)
+    return path + "/Fixtures"
+}()
+
+func temporaryPath(_ name: String) -> String {
+    "/tmp/sockdiag-test-\(getpid())-\(UInt32.random(in: 0...UInt32.max))-\(name)"
+}
+
+/// A recording built frame by frame.
+struct RecordingBuilder {
+    var bytes = DumpRecordingFormat.fileHeader()
+
+    mutating func dump(_ proto: TransportProtocol, _ family: AddressFamily) {
+        bytes += DumpRecordingFormat.frameHeader(kind: DumpRecordingFormat.kindDump, proto: proto, family: family, length: 0)
+    }
+
+    mutating func datagram(_ d: [UInt8], _ proto: TransportProtocol, _ family: AddressFamily) {
+        bytes += DumpRecordingFormat.frameHeader(kind: DumpRecordingFormat.kindDatagram, proto: proto, family: family, length: d.count) + d
+    }
+}
+
+func replay(_ bytes: [UInt8]) throws(SockDiagError) -> (records: [SocketRecord], restarts: Int, statistics: DumpStatistics) {
+    var records: [SocketRecord] = []
+    var restarts = 0
+    let statistics = try DumpReplay.replay(bytes: bytes, restart: { restarts += 1; records.removeAll() }) { records.append($0) }
+    return (records, restarts, statistics)
+}
+
+@Suite struct RecordingFormatTests {
+    @Test func replaysSeveralDumpsWithTheirProtocols() throws {
+        var r = RecordingBuilder()
+        r.dump(.tcp, .ipv4)
+        r.datagram(WireBuilder.sockDiagMessage(Samples.v4Established), .tcp, .ipv4)
+        r.datagram(WireBuilder.sockDiagMessage(Samples.v4TimeWait) + WireBuilder.done(), .tcp, .ipv4)
+        r.dump(.udp, .ipv6)
+        r.datagram(WireBuilder.sockDiagMessage(Samples.v6Listen) + WireBuilder.done(), .udp, .ipv6)
+        let (records, restarts, statistics) = try replay(r.bytes)
+        #expect(records.map(\.proto) == [.tcp, .tcp, .udp])
+        #expect(records[0] == Samples.v4Established)
+        #expect(records[2].local == Samples.v6Listen.local)
+        #expect(restarts == 0)
+        #expect(statistics.records == 3)
+        #expect(statistics.messages == 5)
+    }
+
+    @Test func interruptedDumpFollowedByItsRetryRestarts() throws {
+        var r = RecordingBuilder()
+        r.dump(.tcp, .ipv4)
+        r.datagram(WireBuilder.sockDiagMessage(Samples.v4Established, flags: NetlinkWire.flagMulti | NetlinkWire.flagDumpInterrupted)
+                   + WireBuilder.done(), .tcp, .ipv4)
+        r.dump(.tcp, .ipv4)
+        r.datagram(WireBuilder.sockDiagMessage(Samples.v4TimeWait) + WireBuilder.done(), .tcp, .ipv4)
+        let (records, restarts, statistics) = try replay(r.bytes)
+        #expect(records == [Samples.v4TimeWait])
+        #expect(restarts == 1)
+        #expect(statistics.retries == 1)
+        #expect(statistics.records == 1)
+    }
+
+    @Test func recordingThatEndsInterruptedIsReported() {
+        var r = RecordingBuilder()
+        r.dump(.tcp, .ipv4)
+        r.datagram(WireBuilder.done(flags: NetlinkWire.flagMulti | NetlinkWire.flagDumpInterrupted), .tcp, .ipv4)
+        #expect(throws: SockDiagError.dumpInterrupted(attempts: 1)) { try replay(r.bytes) }
+    }
+
+    @Test func emptyRecordingHasNoSockets() throws {
+        #expect(try replay(DumpRecordingFormat.fileHeader()).records.isEmpty)
+    }
+
+    @Test func damagedRecordingsAreMalformed() {
+        var good = RecordingBuilder()
+        good.dump(.tcp, .ipv4)
+        good.datagram(WireBuilder.sockDiagMessage(Samples.v4Established) + WireBuilder.done(), .tcp, .ipv4)
+        var cases: [String: [UInt8]] = [:]
+        cases["no header"] = []
+        cases["bad magic"] = Array("XXXX".utf8) + good.bytes.dropFirst(4)
+        var version = good.bytes; version[4] = 9; cases["version"] = version
+        var order = good.bytes; order[5] = order[5] == 1 ? 2 : 1; cases["byte order"] = order
+        cases["truncated frame header"] = good.bytes + [1, 6, 2]
+        cases["truncated payload"] = Array(good.bytes.dropLast(3))
+        var kind = good.bytes; kind[8] = 7; cases["unknown kind"] = kind
+        var proto = good.bytes; proto[9] = 1; cases["unknown protocol"] = proto
+        var family = good.bytes; family[10] = 1; cases["unknown family"] = family
+        var early = RecordingBuilder()
+        early.datagram(WireBuilder.done(), .tcp, .ipv4)
+        cases["datagram before dump"] = early.bytes
+        var unfinished = RecordingBuilder()
+        unfinished.dump(.tcp, .ipv4)
+        unfinished.datagram(WireBuilder.sockDiagMessage(Samples.v4Established), .tcp, .ipv4)
+        cases["ends inside a dump"] = unfinished.bytes
+        var cut = unfinished
+        cut.dump(.udp, .ipv4)
+        cut.datagram(WireBuilder.done(), .udp, .ipv4)
+        cases["dump without done"] = cut.bytes
+        var empty = RecordingBuilder()
+        empty.dump(.tcp, .ipv4)
+        empty.datagram([], .tcp, .ipv4)
+        cases["empty datagram"] = empty.bytes
+        var mixed = RecordingBuilder()
+        mixed.dump(.tcp, .ipv4)
+        mixed.datagram(WireBuilder.done(), .udp, .ipv4)
+        cases["protocol changes within a dump"] = mixed.bytes
+        for (name, bytes) in cases {
+            do {
+                _ = try replay(bytes)
+                Issue.record("\(name): replay accepted it")
+            } catch {
+                guard case .malformed = error else { Issue.record("\(name): \(error)"); continue }
+            }
+        }
+        #expect(throws: Never.self) { try replay(good.bytes) }
+    }
+
+    @Test func missingFileIsASystemError() {
+        #expect(throws: SockDiagError.system(operation: "read /nonexistent/recording", errno: .noSuchFileOrDirectory)) {
+            try DumpReplay.replay(fileAt: "/nonexistent/recording") { _ in }
+        }
+    }
+}
+
+@Suite struct LiveRecordingTests {
+    /// Records the fixed population (and a 300-socket UDP table) from real sockets, replays the
+    /// file, and gets exactly what the live dump saw. With PP_RECORD_FIXTURES=1 the recordings
+    /// are also written to Fixtures/ (how the committed fixtures were made).
+    @Test func recordedDumpReplaysToTheSameRecords() throws {
+        let ns = try NetworkNamespace()
+        try ns.sysctl("net.ipv4.tcp_tw_reuse", "0")
+        let populationPath = temporaryPath("population.ppsd")
+        let udpPath = temporaryPath("udp-300.ppsd")
+        defer { unlink(populationPath); unlink(udpPath) }
+        let live = try ns.run { () -> [SocketRecord] in
+            let client = try SockDiagClient()
+            let population = try FixedPopulation.make()
+            _ = eventually { (try? dumpEverything(client).count) == population.expected.count }
+            let recorder = try DumpRecorder(path: populationPath)
+            let live = try dumpEverything(client, recorder: recorder)
+            try recorder.close()
+            withExtendedLifetime(population) {}
+            return live
+        }
+        // The UDP table alone, in a namespace of its own.
+        let liveUDP = try NetworkNamespace().run { () -> [SocketRecord] in
+            let client = try SockDiagClient()
+            var sockets: [TestSocket] = []
+            for port in UInt16(20000)..<20300 {
+                let s = try TestSocket.make(.ipv4, .udp)
+                try s.bind(.v4("127.0.0.1", port))
+                sockets.append(s)
+            }
+            let udpRecorder = try DumpRecorder(path: udpPath)
+            var liveUDP: [SocketRecord] = []
+            try client.dump(DumpQuery(proto: .udp, family: .ipv4), recorder: udpRecorder) { liveUDP.append($0) }
+            try udpRecorder.close()
+            withExtendedLifetime(sockets) {}
+            return liveUDP
+        }
+        var replayed: [SocketRecord] = []
+        let statistics = try DumpReplay.replay(fileAt: populationPath) { replayed.append($0) }
+        #expect(replayed == live)
+        #expect(statistics.records == live.count)
+        #expect(Set(live.map(SocketKey.init)) == FixedPopulation().expectedKeys)
+
+        var replayedUDP: [SocketRecord] = []
+        try DumpReplay.replay(fileAt: udpPath) { replayedUDP.append($0) }
+        #expect(replayedUDP == liveUDP)
+        #expect(liveUDP.count == 300)
+
+        if let env = getenv("PP_RECORD_FIXTURES"), String(cString: env) == "1" {
+            try copyFile(populationPath, fixturesDirectory + "/population.ppsd")
+            try copyFile(udpPath, fixturesDirectory + "/udp-300.ppsd")
+        }
+    }
+
+    @Test func closedRecorderFailsTheDumpWithItsErrno() throws {
+        let ns = try NetworkNamespace()
+        let path = temporaryPath("closed.ppsd")
+        defer { unlink(path) }
+        let error = try ns.run { () -> SockDiagError? in
+            let recorder = try DumpRecorder(path: path)
+            try recorder.close()
+            do {
+                try SockDiagClient().dump(DumpQuery(proto: .tcp, family: .ipv4), recorder: recorder) { _ in }
+                return nil
+            } catch {
+                return error as? SockDiagError
+            }
+        }
+        #expect(error == .system(operation: "write \(path)", errno: .badFileDescriptor))
+    }
+
+    func copyFile(_ from: String, _ to: String) throws {
+        let bytes = try DumpReplay.readWholeFile(from)
+        let fd = try FileDescriptor.open(to, .writeOnly, options: [.create, .truncate], permissions: [.ownerReadWrite, .groupRead, .otherRead])
+        defer { try? fd.close() }
+        _ = try bytes.withUnsafeBytes { try fd.writeAll($0) }
+    }
+}
+
+extension FixedPopulation {
+    /// The keys of the fixed population, known before any socket exists.
+    var expectedKeys: Set<SocketKey> {
+        [
+            SocketKey(.tcp, .listen, Self.listen4, .v4None),
+            SocketKey(.tcp, .established, Self.client4Endpoint, Self.listen4),
+            SocketKey(.tcp, .established, Self.listen4, Self.client4Endpoint),
+            SocketKey(.tcp, .timeWait, Self.timeWaitEndpoint, Self.listen4),
+            SocketKey(.tcp, .boundInactive, Self.boundOnly, .v4None),
+            SocketKey(.udp, .close, Self.udpUnconnected, .v4None),
+            SocketKey(.udp, .established, Self.udpConnected, Self.udpPeer),
+            SocketKey(.tcp, .listen, Self.listen6, .v6None),
+            SocketKey(.tcp, .established, Self.client6Endpoint, Self.listen6),
+            SocketKey(.tcp, .established, Self.listen6, Self.client6Endpoint),
+            SocketKey(.udp, .close, Self.udp6Unconnected, .v6None),
+        ]
+    }
+}
+
+/// The committed recordings, made from real sockets by `recordedDumpReplaysToTheSameRecords`.
+@Suite struct FixtureReplayTests {
+    @Test func populationFixtureHoldsEveryKindOfSocket() throws {
+        var records: [SocketRecord] = []
+        let statistics = try DumpReplay.replay(fileAt: fixturesDirectory + "/population.ppsd") { records.append($0) }
+        #expect(Set(records.map(SocketKey.init)) == FixedPopulation().expectedKeys)
+        #expect(records.count == 11)
+        #expect(statistics.records == 11)
+        #expect(statistics.messages == 11 + 4, "one NLMSG_DONE per table")
+        for record in records where record.state != .timeWait {
+            #expect(record.inode != 0, "\(SocketKey(record))")
+            #expect(record.cgroupID != nil, "\(SocketKey(record))")
+        }
+        #expect(Set(records.map(\.cookie)).count == 11)
+    }
+
+    @Test func multiDatagramFixtureReplaysEverySocket() throws {
+        var ports: [UInt16] = []
+        let statistics = try DumpReplay.replay(fileAt: fixturesDirectory + "/udp-300.ppsd") { record in
+            #expect(record.proto == .udp && record.state == .close && record.remote.port == 0)
+            ports.append(record.local.port)
+        }
+        #expect(ports.sorted() == Array(UInt16(20000)..<20300))
+        #expect(statistics.bytes > 32 * 1024, "more than one 32 KiB datagram")
+    }
+}
