@@ -76,7 +76,7 @@ struct ConnectCommand: AsyncParsableCommand {
         for _ in 0..<count {
             do {
                 let socket = try ConnectX.connect(to: target, from: from, protocol: proto, options: options)
-                writeLine(socket.description, to: STDOUT_FILENO)  // unbuffered: a reader sees each line at once
+                Console.outLine(socket.description)  // unbuffered: a reader sees each line at once
                 sockets.append(socket)
             } catch {
                 if error.step == .arguments { throw usage(error.detail) }
@@ -88,29 +88,13 @@ struct ConnectCommand: AsyncParsableCommand {
     }
 
     private func usage(_ message: String) -> ExitCode {
-        printError("portpressure connect: \(message)")
+        Console.errorLine("portpressure connect: \(message)")
         return ExitCode(2)
     }
 
     private func failure(established: Int, _ error: ConnectXError) -> ExitCode {
-        printError("portpressure connect: established \(established) of \(count) connection\(count == 1 ? "" : "s")")
-        printError("\(error.errnoName): \(error.meaning) (\(error.step.rawValue)\(error.detail.isEmpty ? "" : ": \(error.detail)"))")
+        Console.errorLine("portpressure connect: established \(established) of \(count) connection\(count == 1 ? "" : "s")")
+        Console.errorLine("\(error.errnoName): \(error.meaning) (\(error.step.rawValue)\(error.detail.isEmpty ? "" : ": \(error.detail)"))")
         return ExitCode(1)
-    }
-
-    private func printError(_ line: String) {
-        writeLine(line, to: STDERR_FILENO)
-    }
-
-    /// `write(2)` of one line, whole.
-    private func writeLine(_ line: String, to fd: CInt) {
-        let bytes = Array((line + "\n").utf8)
-        var offset = 0
-        while offset < bytes.count {
-            let written = bytes[offset...].withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
-            if written < 0 && errno == EINTR { continue }
-            if written <= 0 { return }
-            offset += written
-        }
     }
 }

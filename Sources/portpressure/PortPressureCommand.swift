@@ -38,7 +38,7 @@ struct PortPressureCommand: ParsableCommand {
             let code = exitCode(for: error)
             guard code == .validationFailure else { exit(withError: error) }
             let message = fullMessage(for: error)
-            if !message.isEmpty { FileHandle.standardError.write(Data((message + "\n").utf8)) }
+            if !message.isEmpty { Console.errorLine(message) }
             Glibc.exit(2)
         }
     }

@@ -74,17 +74,17 @@ struct ProbeCommand: ParsableCommand {
         } catch {
             // A file's error names the file, line, probe and field; an option's, the option.
             let message = error.file != nil ? error.description : "\(error.field.map { "\($0): " } ?? "")\(error.message)"
-            printError("portpressure probe: \(message)")
+            Console.errorLine("portpressure probe: \(message)")
             throw ExitCode(2)
         }
         let results: [ProbeResult]
         do {
             results = try ProbeBatch.run(probes, runner: ProbeRunner(), concurrency: concurrency)
         } catch {
-            printError("portpressure probe: cannot start a thread: \(error)")
+            Console.errorLine("portpressure probe: cannot start a thread: \(error)")
             throw ExitCode(1)
         }
-        writeAll(ProbeReport.table(results), to: STDOUT_FILENO)
+        Console.out(ProbeReport.table(results))
         if !results.allSatisfy(\.succeeded) { throw ExitCode(1) }
     }
 
@@ -126,21 +126,5 @@ struct ProbeCommand: ParsableCommand {
             throw invalid("--\(error.field ?? "target")", error.message)
         }
         return probe
-    }
-
-    private func printError(_ line: String) {
-        writeAll(line + "\n", to: STDERR_FILENO)
-    }
-
-    /// `write(2)` of all of `text`.
-    private func writeAll(_ text: String, to fd: CInt) {
-        let bytes = Array(text.utf8)
-        var offset = 0
-        while offset < bytes.count {
-            let written = bytes[offset...].withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
-            if written < 0 && errno == EINTR { continue }
-            if written <= 0 { return }
-            offset += written
-        }
     }
 }
