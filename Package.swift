@@ -51,7 +51,8 @@ let package = Package(
         .target(
             name: "Probes",
             dependencies: [
-                "ConnectX", "SocketModel", "Metrics",
+                "ConnectX", "SockDiag", "SocketModel", "Metrics",
+                .product(name: "SystemPackage", package: "swift-system"),
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -85,6 +86,14 @@ let package = Package(
             path: "Benchmarks/PortPressureBench"
         ),
 
+        // UDP ConnectX latency against plain connect(), measured in a private network namespace
+        // it makes itself (TestSupport.NetworkNamespace); Benchmarks/ConnectXBenchmark.sh runs it.
+        .executableTarget(
+            name: "ConnectXBenchmark",
+            dependencies: ["ConnectX", "SockDiag", "SocketModel", "TestSupport"],
+            path: "Benchmarks/ConnectXBenchmark"
+        ),
+
         // Test helpers: network-namespace thread, process runner, fixture paths.
         .target(name: "CTestSupport", path: "Tests/CTestSupport"),
         .target(name: "TestSupport", dependencies: ["CTestSupport", "SocketModel"], path: "Tests/TestSupport"),
@@ -98,7 +107,11 @@ let package = Package(
         .testTarget(name: "MetricsTests", dependencies: ["Metrics"]),
         .testTarget(name: "ConnectXTests", dependencies: ["ConnectX", "SockDiag", "SocketModel", "TestSupport"]),
         .testTarget(name: "HTTPServerTests", dependencies: ["HTTPServer"]),
-        .testTarget(name: "ProbesTests", dependencies: ["Probes", "ConnectX", "TestSupport"]),
+        .testTarget(
+            name: "ProbesTests",
+            dependencies: ["Probes", "ConnectX", "SockDiag", "SocketModel", "Metrics", "TestSupport",
+                           .product(name: "Logging", package: "swift-log")]
+        ),
         .testTarget(
             name: "ExporterTests",
             dependencies: ["Exporter", "PortPressure", "SockDiag", "SocketModel", "Metrics"],

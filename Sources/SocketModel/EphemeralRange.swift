@@ -26,8 +26,15 @@ public struct PortSet: Sendable, Hashable {
 
     /// The number of ports of the set that lie in `range`.
     public func count(in range: ClosedRange<UInt16>) -> Int {
+        // Whole words at a time: a range is read fresh on every connect, so this is hot.
+        let low = Int(range.lowerBound), high = Int(range.upperBound)
         var n = 0
-        for p in range where contains(p) { n += 1 }
+        for index in (low >> 6)...(high >> 6) {
+            var word = words[index]
+            if index == low >> 6 { word &= ~UInt64(0) << UInt64(low & 63) }
+            if index == high >> 6, high & 63 < 63 { word &= (UInt64(1) << UInt64(high & 63 + 1)) - 1 }
+            n += word.nonzeroBitCount
+        }
         return n
     }
 

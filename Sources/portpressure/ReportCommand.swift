@@ -85,14 +85,12 @@ struct ReportCommand: ParsableCommand {
                 topDestinationsPerSource: top, topDestinations: top, topOwners: top, topUDPDuplicates: top
             ))
         } catch {
-            FileHandle.standardError.write(Data("portpressure report: \(error)\n".utf8))
+            Console.errorLine("portpressure report: \(error)")
             throw ExitCode(1)
         }
         switch format {
         case .json:
-            var data = try ReportJSON(taken.snapshot).encoded(pretty: true)
-            data.append(UInt8(ascii: "\n"))
-            FileHandle.standardOutput.write(data)
+            Console.outLine(String(decoding: try ReportJSON(taken.snapshot).encoded(pretty: true), as: UTF8.self))
         case .table:
             let colored: Bool
             switch color {
@@ -100,7 +98,7 @@ struct ReportCommand: ParsableCommand {
             case .never: colored = false
             case .auto: colored = isatty(STDOUT_FILENO) == 1 && ProcessInfo.processInfo.environment["NO_COLOR"] == nil
             }
-            FileHandle.standardOutput.write(Data(ReportTable(taken.snapshot, color: colored).render().utf8))
+            Console.out(ReportTable(taken.snapshot, color: colored).render())
         }
     }
 }

@@ -4,6 +4,7 @@ import Foundation
 import HTTPServer
 import Logging
 import PortPressure
+import Probes
 import SockDiag
 #if canImport(Glibc)
 import Glibc
@@ -45,6 +46,8 @@ struct ServeCommand: ParsableCommand {
     var udpCollector = true
     @Flag(name: .customLong("collector.kernel"), inversion: .prefixedNo, help: "Enable the kernel settings collector.")
     var kernelCollector = true
+    @Flag(name: .customLong("collector.probes"), inversion: .prefixedNo, help: "Enable the probes collector (runs the probes of --config.file).")
+    var probesCollector = true
 
     @Option(name: .customLong("collector.sockets.top-destinations"),
             help: ArgumentHelp("Destinations exported per local address (the exact maximum is always exported).", valueName: "n"))
@@ -54,6 +57,10 @@ struct ServeCommand: ParsableCommand {
     @Option(name: .customLong("collector.udp.top-duplicates"),
             help: ArgumentHelp("Duplicate UDP 4-tuples exported (and asked which socket receives).", valueName: "n"))
     var topDuplicates = 20
+
+    @Option(name: .customLong("config.file"),
+            help: ArgumentHelp("Probes file (YAML): active probes run on their own schedule; SIGHUP or POST /-/reload reloads it.", valueName: "file"))
+    var configFile: String?
 
     @Option(name: .customLong("log.level"), help: ArgumentHelp("Only log messages with this severity or above: debug, info, warn, error.", valueName: "level"))
     var logLevel: LogLevelOption = .info
@@ -88,11 +95,19 @@ struct ServeCommand: ParsableCommand {
             logger.error("cannot open the SOCK_DIAG netlink socket", metadata: ["err": "\(error)"])
             throw ExitCode(1)
         }
+        var probes: ProbeService?
+        if let configFile, probesCollector {
+            do { probes = try ProbeService(configFile: configFile, logger: logger) } catch {
+                logger.error("invalid probes file", metadata: ["err": "\(error)"])
+                throw ExitCode(2)
+            }
+        }
         var collectors: [any Collector] = []
         if rangeCollector { collectors.append(RangeCollector()) }
         if socketsCollector { collectors.append(SocketsCollector()) }
         if udpCollector { collectors.append(UDPDuplicatesCollector()) }
         if kernelCollector { collectors.append(KernelSettingsCollector()) }
+        if let probes { collectors.append(ProbesCollector(service: probes)) }
         let exporter = PortPressureExporter(
             configuration: .init(
                 collectors: collectors,
@@ -103,7 +118,11 @@ struct ServeCommand: ParsableCommand {
             source: HostSnapshotter(client: client),
             logger: logger
         )
-        let routes = Routes(exporter: exporter, telemetryPath: telemetryPath)
+        var reload: (@Sendable () -> Result<Void, Routes.ReloadError>)?
+        if let probes {
+            reload = { probes.reload().map { _ in () }.mapError { Routes.ReloadError("\($0)") } }
+        }
+        let routes = Routes(exporter: exporter, telemetryPath: telemetryPath, reload: reload)
         let addresses = (listenAddresses.isEmpty ? [":10123"] : listenAddresses).map { try! ListenAddress(parsing: $0) }
         let server: HTTPServer
         do {
@@ -116,6 +135,11 @@ struct ServeCommand: ParsableCommand {
             logger.error("cannot start the HTTP server", metadata: ["err": "\(error)"])
             throw ExitCode(1)
         }
+        do { try probes?.start() } catch {
+            logger.error("cannot start the probe threads", metadata: ["err": "\(error)"])
+            server.stop()
+            throw ExitCode(1)
+        }
         logger.info("portpressure serve started", metadata: [
             "version": "\(BuildInfo.version)",
             "collectors": "\(exporter.collectorNames.joined(separator: ","))",
@@ -126,11 +150,12 @@ struct ServeCommand: ParsableCommand {
             var received: Int32 = 0
             guard sigwait(&signals, &received) == 0 else { continue }
             if received == SIGHUP {
-                logger.info("SIGHUP received: nothing to reload (no --config.file)")
+                if let probes { probes.reload() } else { logger.info("SIGHUP received: nothing to reload (no --config.file)") }
                 continue
             }
             logger.info("stopping", metadata: ["signal": "\(received == SIGTERM ? "SIGTERM" : "SIGINT")"])
             server.stop()
+            probes?.stop()
             logger.info("stopped")
             return
         }
@@ -164,5 +189,6 @@ func makeLogger(level: Logger.Level, format: StructuredLogHandler.Format) -> Log
 
 /// Every collector `serve` knows, for help texts.
 enum CollectorSet {
-    static let all: [any Collector] = [RangeCollector(), SocketsCollector(), UDPDuplicatesCollector(), KernelSettingsCollector()]
+    static let all: [any Collector] = [RangeCollector(), SocketsCollector(), UDPDuplicatesCollector(), KernelSettingsCollector(),
+                                        ProbesCollector(service: nil)]
 }

@@ -123,13 +123,13 @@ struct AlertRulesTests {
 
     @Test("Every runbook_url is the runbook base plus the alert's heading, and the heading exists")
     func runbookLinksResolve() throws {
-        let runbook = try Repository.text(Repository.runbook)
+        let runbook = try Runbook.text()
         let headings = Set(runbook.split(separator: "\n").filter { $0.hasPrefix("### ") }.map { String($0.dropFirst(4)) })
         let alerts = try RuleFile.load(Repository.alertRules).alerts
         for rule in alerts {
             let name = rule.alert!
             #expect(rule.annotations?["runbook_url"] == Runbook.url(alert: name), "\(name)")
-            #expect(headings.contains(name), "docs/runbook.md has no '### \(name)'")
+            #expect(headings.contains(name), "the runbook has no '### \(name)'")
         }
         // And no runbook entry for an alert that does not exist.
         let names = Set(alerts.map { $0.alert! })

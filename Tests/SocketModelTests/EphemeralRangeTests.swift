@@ -160,3 +160,23 @@ import Testing
         #expect(AddressFamily.ipv4.name == "ipv4" && AddressFamily.ipv6.name == "ipv6")
     }
 }
+
+/// `PortSet.count(in:)` counts whole words; it must agree with a port-by-port count on every
+/// kind of range edge (same word, word boundaries, the ends of the port space).
+@Test func portSetCountInRangeMatchesNaiveCount() {
+    var generator = SystemRandomNumberGenerator()
+    for _ in 0..<200 {
+        var set = PortSet()
+        for _ in 0..<Int.random(in: 0...3000, using: &generator) { set.insert(UInt16.random(in: 0...UInt16.max, using: &generator)) }
+        var bounds = [UInt16.random(in: 0...UInt16.max, using: &generator), UInt16.random(in: 0...UInt16.max, using: &generator)].sorted()
+        if Bool.random(using: &generator) { bounds[1] = min(UInt16.max, bounds[0] &+ UInt16.random(in: 0...70, using: &generator)) }
+        let range = bounds[0]...bounds[1]
+        let naive = range.reduce(0) { $0 + (set.contains($1) ? 1 : 0) }
+        #expect(set.count(in: range) == naive, "range \(range)")
+    }
+    let full = PortSet(0...UInt16.max)
+    #expect(full.count(in: 0...UInt16.max) == 65536)
+    #expect(full.count(in: 63...64) == 2)
+    #expect(full.count(in: 65535...65535) == 1)
+    #expect(PortSet([0, 64, 127]).count(in: 0...127) == 3)
+}

@@ -30,7 +30,6 @@ enum Repository {
     static let systemdUnit = "deploy/systemd/portpressure.service"
     static let systemdDefaults = "deploy/systemd/portpressure.default"
     static let prometheusRule = "deploy/kubernetes/prometheusrule.yaml"
-    static let runbook = "docs/runbook.md"
     static let dashboards = ["dashboards/portpressure-host.json", "dashboards/portpressure-fleet.json"]
 }
 
@@ -40,6 +39,15 @@ enum Repository {
 enum Runbook {
     static let base = "https://github.com/portpressure/portpressure/blob/main/README.md"
     static func url(alert: String) -> String { base + "#" + alert.lowercased() }
+
+    /// The runbook's text: README.md's `## Runbook` section, up to the next `## `.
+    static func text() throws -> String {
+        let readme = try Repository.text("README.md")
+        guard let start = readme.range(of: "\n## Runbook\n") else { throw OpsTestError("README.md has no \"## Runbook\" section") }
+        let rest = readme[start.upperBound...]
+        let end = rest.range(of: "\n## ")?.lowerBound ?? rest.endIndex
+        return "## Runbook\n" + rest[..<end]
+    }
 }
 
 struct OpsTestError: Error, CustomStringConvertible {

@@ -21,8 +21,8 @@ struct VectorSelector: Equatable, CustomStringConvertible {
     func matcher(_ label: String) -> LabelMatcher? { matchers.first { $0.label == label } }
 
     var description: String {
-        (metric ?? "") + "{" + matchers.map(\.description).joined(separator: ", ") + "}"
-            + (range.map { "[\($0)]" } ?? "")
+        let braces = matchers.isEmpty && metric != nil ? "" : "{" + matchers.map(\.description).joined(separator: ", ") + "}"
+        return (metric ?? "") + braces + (range.map { "[\($0)]" } ?? "")
     }
 }
 

@@ -1,0 +1,312 @@
+// UDP ConnectX latency at 0%, 50% and 90% occupancy of a 1,000- and a 28,000-port range,
+// taken ports spread at random or packed in one block, next to a plain UDP connect() in the
+// same run. Everything runs on the thread of a private network namespace it makes itself
+// (it rewrites that namespace's port range and opens tens of thousands of sockets there).
+// Run it with Benchmarks/ConnectXBenchmark.sh (root).
+#if canImport(Glibc)
+import Glibc
+#endif
+import ConnectX
+import SockDiag
+import SocketModel
+import TestSupport
+
+let destination = ConnectX.Endpoint(parsing: "127.0.0.2:5353")!
+let source = ConnectX.Endpoint(parsing: "127.0.0.1:0")!
+let rangeLow = 20000
+
+// MARK: - Arguments
+
+struct Settings {
+    /// Child mode: create the occupants listed in this file, say READY, hold them until stdin closes.
+    var occupyFile: String?
+    var iterations = 1000
+    var ranges = [1000, 28000]
+    var occupancies = [0, 50, 90]
+}
+
+func parseArguments() -> Settings {
+    var settings = Settings()
+    var arguments = CommandLine.arguments.dropFirst()
+    func fail(_ message: String) -> Never {
+        printError("ConnectXBenchmark: \(message)\nusage: ConnectXBenchmark [--iterations N] [--ranges 1000,28000] [--occupancies 0,50,90]")
+        exit(2)
+    }
+    func list(_ text: String?) -> [Int] {
+        guard let text, case let values = text.split(separator: ",").compactMap({ Int($0) }), !values.isEmpty else { fail("bad list \(text ?? "")") }
+        return values
+    }
+    while let argument = arguments.popFirst() {
+        switch argument {
+        case "--iterations":
+            guard let value = arguments.popFirst().flatMap({ Int($0) }), value >= 10 else { fail("--iterations wants a number >= 10") }
+            settings.iterations = value
+        case "--occupy":
+            guard let file = arguments.popFirst() else { fail("--occupy wants a file") }
+            settings.occupyFile = file
+        case "--ranges": settings.ranges = list(arguments.popFirst())
+        case "--occupancies": settings.occupancies = list(arguments.popFirst())
+        default: fail("unknown argument \(argument)")
+        }
+    }
+    guard settings.ranges.allSatisfy({ $0 >= 10 && rangeLow + $0 <= 65536 }) else { fail("ranges must fit in \(rangeLow)-65535") }
+    guard settings.occupancies.allSatisfy({ (0...95).contains($0) }) else { fail("occupancies are percentages 0...95") }
+    return settings
+}
+
+// MARK: - The namespace
+
+/// A line on standard error, unbuffered.
+func printError(_ line: String) {
+    let bytes = Array((line + "\n").utf8)
+    _ = bytes.withUnsafeBytes { write(STDERR_FILENO, $0.baseAddress, $0.count) }
+}
+
+func fatal(_ message: String) -> Never {
+    printError("ConnectXBenchmark: \(message)")
+    exit(1)
+}
+
+// MARK: - Occupants: sockets shaped like ConnectX's own (SO_REUSEADDR, bound, connected)
+
+func occupy(_ ports: [Int]) -> [CInt] {
+    var fds: [CInt] = []
+    fds.reserveCapacity(ports.count)
+    var one: CInt = 1
+    for port in ports {
+        let fd = socket(AF_INET, CInt(SOCK_DGRAM.rawValue) | CInt(SOCK_CLOEXEC.rawValue), 0)
+        guard fd >= 0 else { fatal("socket: \(String(cString: strerror(errno))) (raise the descriptor limit)") }
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<CInt>.size))
+        guard withSockaddr(ConnectX.Endpoint(address: source.address, port: UInt16(port)), { bind(fd, $0, $1) }) == 0,
+              withSockaddr(destination, { connect(fd, $0, $1) }) == 0 else {
+            fatal("occupant on port \(port): \(String(cString: strerror(errno)))")
+        }
+        fds.append(fd)
+    }
+    return fds
+}
+
+func withSockaddr(_ endpoint: ConnectX.Endpoint, _ body: (UnsafePointer<sockaddr>, socklen_t) -> CInt) -> CInt {
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_port = endpoint.port.bigEndian
+    address.sin_addr.s_addr = UInt32(endpoint.address.ipv4Value!).bigEndian
+    return withUnsafePointer(to: &address) { pointer in
+        pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { body($0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+    }
+}
+
+// MARK: - Measurement
+
+func microseconds(_ duration: Duration) -> Double {
+    let (seconds, attoseconds) = duration.components
+    return Double(seconds) * 1e6 + Double(attoseconds) / 1e12
+}
+
+struct Summary {
+    var median: Double
+    var p90: Double
+    init(_ samples: [Double]) {
+        let sorted = samples.sorted()
+        median = sorted[sorted.count / 2]
+        p90 = sorted[min(sorted.count - 1, sorted.count * 9 / 10)]
+    }
+}
+
+struct Point {
+    var range: Int
+    var occupancy: Int
+    var fill: String
+    var connectx: Summary
+    var connectxWithSource: Summary
+    var plain: Summary
+    var lookups: Summary
+    var meanLookups: Double
+    var dumps: Int
+    var oneDump: Summary
+}
+
+/// One ConnectX call (timed), then one plain connect() (timed), alternating, so both see the
+/// same occupancy, caches and machine load. Sockets are closed outside the timing.
+func measure(range: Int, occupancy: Int, fill: String, iterations: Int, client: SockDiagClient) -> Point {
+    let clock = ContinuousClock()
+    let options = ConnectOptions(sockDiag: client)
+    var connectx: [Double] = [], withSource: [Double] = [], plain: [Double] = [], lookups: [Double] = []
+    var dumps = 0
+    let warmup = iterations / 10
+    for i in 0..<(warmup + iterations) {
+        let start = clock.now
+        let socket: ConnectedSocket
+        do { socket = try ConnectX.connect(to: destination, protocol: .udp, options: options) } catch {
+            fatal("connectx at \(occupancy)% of \(range): \(error)")
+        }
+        let connectxTime = clock.now - start
+        let cost = socket.searchCost!
+        socket.close()
+
+        let sourced = clock.now
+        do { try ConnectX.connect(to: destination, from: source, protocol: .udp, options: options).close() } catch {
+            fatal("connectx with source at \(occupancy)% of \(range): \(error)")
+        }
+        let sourcedTime = clock.now - sourced
+
+        let plainStart = clock.now
+        let fd = socket_(AF_INET, CInt(SOCK_DGRAM.rawValue) | CInt(SOCK_CLOEXEC.rawValue))
+        let connected = withSockaddr(destination) { connect(fd, $0, $1) }
+        let plainTime = clock.now - plainStart
+        guard fd >= 0, connected == 0 else { fatal("plain connect at \(occupancy)% of \(range): \(String(cString: strerror(errno)))") }
+        close(fd)
+
+        if i >= warmup {
+            connectx.append(microseconds(connectxTime))
+            withSource.append(microseconds(sourcedTime))
+            plain.append(microseconds(plainTime))
+            lookups.append(Double(cost.lookups))
+            dumps += cost.dumps
+        }
+    }
+    // What a search built on one dump per call would pay at this point, at the least.
+    let filter = SocketFilter.any([.localAddress(source.address), .localAddress(.ipv4Any)])
+    var dumpTimes: [Double] = []
+    for _ in 0..<max(10, iterations / 50) {
+        let start = clock.now
+        do { try client.dump(DumpQuery(proto: .udp, family: .ipv4, filter: filter)) { _ in } } catch { fatal("dump: \(error)") }
+        dumpTimes.append(microseconds(clock.now - start))
+    }
+    return Point(range: range, occupancy: occupancy, fill: fill, connectx: Summary(connectx),
+                 connectxWithSource: Summary(withSource), plain: Summary(plain), lookups: Summary(lookups),
+                 meanLookups: lookups.reduce(0, +) / Double(lookups.count), dumps: dumps, oneDump: Summary(dumpTimes))
+}
+
+func socket_(_ family: CInt, _ type: CInt) -> CInt { socket(family, type, 0) }
+
+// MARK: - Report
+
+func pad(_ text: String, _ width: Int) -> String {
+    text.count >= width ? text : String(repeating: " ", count: width - text.count) + text
+}
+
+func format(_ value: Double, _ digits: Int = 1) -> String {
+    var text = String(Int((value * pow(10, Double(digits))).rounded()))
+    if digits > 0 {
+        while text.count <= digits { text = "0" + text }
+        text.insert(".", at: text.index(text.endIndex, offsetBy: -digits))
+    }
+    return text
+}
+
+func printTable(_ points: [Point], iterations: Int) {
+    print("UDP ConnectX toward \(destination), \(iterations) calls per point after warm-up; times in microseconds.")
+    print("connectx: no source given (routing finds it); +source: source address given; plain: socket() + connect().")
+    print("ratio: connectx / plain, median and p90. lookups: SOCK_DIAG exact lookups per call (median, mean).")
+    print("dumps: fallback dumps over all calls. one dump: the cost of a single filtered dump of the source's sockets.")
+    print("")
+    let header = [pad("range", 6), pad("occ", 4), pad("fill", 11), pad("connectx med", 13), pad("p90", 7),
+                  pad("+source med", 12), pad("p90", 7), pad("plain med", 10), pad("p90", 6),
+                  pad("ratio med", 10), pad("p90", 6), pad("lookups", 8), pad("mean", 6), pad("dumps", 6), pad("one dump", 9)]
+    print(header.joined(separator: " "))
+    for p in points {
+        let row = [pad("\(p.range)", 6), pad("\(p.occupancy)%", 4), pad(p.fill, 11),
+                   pad(format(p.connectx.median), 13), pad(format(p.connectx.p90), 7),
+                   pad(format(p.connectxWithSource.median), 12), pad(format(p.connectxWithSource.p90), 7),
+                   pad(format(p.plain.median), 10), pad(format(p.plain.p90), 6),
+                   pad(format(p.connectx.median / p.plain.median), 10), pad(format(p.connectx.p90 / p.plain.p90), 6),
+                   pad(format(p.lookups.median, 0), 8), pad(format(p.meanLookups), 6), pad("\(p.dumps)", 6),
+                   pad(format(p.oneDump.median, 0), 9)]
+        print(row.joined(separator: " "))
+    }
+    guard let small = points.map(\.range).min(), let large = points.map(\.range).max(), small != large else { return }
+    print("")
+    print("Range size effect: \(large)-port range / \(small)-port range at the same occupancy and fill (target <= 2.0).")
+    print([pad("occ", 4), pad("fill", 11), pad("median", 7), pad("p90", 6), pad("one dump", 9)].joined(separator: " "))
+    for p in points where p.range == small {
+        guard let q = points.first(where: { $0.range == large && $0.occupancy == p.occupancy && $0.fill == p.fill }) else { continue }
+        print([pad("\(p.occupancy)%", 4), pad(p.fill, 11), pad(format(q.connectx.median / p.connectx.median, 2), 7),
+               pad(format(q.connectx.p90 / p.connectx.p90, 2), 6), pad(format(q.oneDump.median / p.oneDump.median, 1), 9)]
+            .joined(separator: " "))
+    }
+}
+
+// MARK: - Main
+
+/// Occupants live in child processes: a process may hold 20,000 descriptors here (no
+/// CAP_SYS_RESOURCE to raise it), and 90% of 28,000 ports is 25,200 sockets.
+let occupantsPerProcess = 15_000
+
+/// Starts children (in `ns`) that hold one occupant per port; returns them once all are ready.
+func occupyInChildren(_ ports: [Int], ns: NetworkNamespace) -> [RunningProcess] {
+    var children: [RunningProcess] = []
+    for (index, start) in stride(from: 0, to: ports.count, by: occupantsPerProcess).enumerated() {
+        let chunk = ports[start..<min(ports.count, start + occupantsPerProcess)]
+        let file = "/tmp/connectx-benchmark-\(getpid())-\(index).ports"
+        let text = chunk.map(String.init).joined(separator: "\n")
+        let fd = open(file, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
+        guard fd >= 0, Array(text.utf8).withUnsafeBytes({ write(fd, $0.baseAddress, $0.count) }) == text.utf8.count else {
+            fatal("write \(file): \(String(cString: strerror(errno)))")
+        }
+        close(fd)
+        do {
+            let child = try ns.launch([CommandLine.arguments[0], "--occupy", file])
+            _ = try child.waitForLine(startingWith: "READY", timeout: 120)
+            unlink(file)
+            children.append(child)
+        } catch {
+            fatal("occupant process: \(error)")
+        }
+    }
+    return children
+}
+
+let settings = parseArguments()
+if let file = settings.occupyFile {
+    // Child mode (already inside the namespace: the parent launched it from there).
+    let fd = open(file, O_RDONLY | O_CLOEXEC)
+    guard fd >= 0 else { fatal("open \(file): \(String(cString: strerror(errno)))") }
+    var bytes: [UInt8] = []
+    var buffer = [UInt8](repeating: 0, count: 65536)
+    while true {
+        let count = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+        if count <= 0 { break }
+        bytes += buffer[0..<count]
+    }
+    close(fd)
+    let ports = String(decoding: bytes, as: UTF8.self).split(separator: "\n").compactMap { Int($0) }
+    let occupants = occupy(ports)
+    print("READY \(occupants.count)")
+    fflush(nil)
+    var byte: UInt8 = 0
+    while read(STDIN_FILENO, &byte, 1) > 0 {}
+    exit(0)
+}
+let ns: NetworkNamespace
+do { ns = try NetworkNamespace() } catch { fatal("\(error)") }
+var points: [Point] = []
+for range in settings.ranges {
+    do { try ns.setPortRange(low: rangeLow, high: rangeLow + range - 1) } catch { fatal("\(error)") }
+    for occupancy in settings.occupancies {
+        for fill in occupancy == 0 ? ["-"] : ["random", "contiguous"] {
+            printError("measuring \(range) ports, \(occupancy)% \(fill)...")
+            var generator = SystemRandomNumberGenerator()
+            let count = range * occupancy / 100
+            let ports: [Int]
+            if fill == "random" {
+                ports = Array((rangeLow..<(rangeLow + range)).shuffled(using: &generator).prefix(count))
+            } else {
+                // One block at a random place, wrapping: the worst case for a linear walk.
+                let start = Int.random(in: 0..<range, using: &generator)
+                ports = (0..<count).map { rangeLow + (start + $0) % range }
+            }
+            let occupants = occupyInChildren(ports, ns: ns)
+            // The SOCK_DIAG client and every measured socket are made on the namespace's thread.
+            let point = try? ns.run { () -> Point in
+                let client: SockDiagClient
+                do { client = try SockDiagClient() } catch { fatal("SockDiagClient: \(error)") }
+                return measure(range: range, occupancy: occupancy, fill: fill, iterations: settings.iterations, client: client)
+            }
+            occupants.forEach { $0.stop() }
+            guard let point else { fatal("the namespace thread failed") }
+            points.append(point)
+        }
+    }
+}
+printTable(points, iterations: settings.iterations)

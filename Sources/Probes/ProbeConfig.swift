@@ -1,0 +1,258 @@
+import ConnectX
+import Foundation
+import SocketModel
+import Yams
+
+/// The probes file, as YAML:
+///
+/// ```yaml
+/// probes:
+///   - name: resolver
+///     protocol: udp
+///     target: 10.0.0.53:53
+///     source: 10.0.0.10          # optional: IP or IP:PORT
+///     method: connectx           # or plain
+///     interval: 15s
+///     timeout: 2s
+///     send: {hex: "abcd01000001000000000000076578616d706c6503636f6d0000010001"}
+///     expect: {hex: "abcd81"}
+///   - name: web
+///     protocol: tcp
+///     target: www.example.com:443
+/// ```
+///
+/// Strict, as Prometheus's own configuration loading is: an unknown key, a duplicate key or
+/// name, a bad duration, address or hex string is an error naming the probe and the field.
+public struct ProbeConfig: Sendable, Hashable {
+    public var probes: [ProbeDefinition]
+
+    public init(probes: [ProbeDefinition]) {
+        self.probes = probes
+    }
+
+    static let topLevelKeys: Set = ["probes"]
+    static let probeKeys: Set = ["name", "protocol", "target", "source", "method", "interval", "timeout", "send", "expect"]
+
+    /// Reads and parses the file at `path`.
+    public static func load(file path: String) throws(ProbeConfigError) -> ProbeConfig {
+        let data: Data
+        do {
+            data = try Data(contentsOf: URL(fileURLWithPath: path))
+        } catch {
+            let reason = (error as NSError).userInfo[NSUnderlyingErrorKey].map { "\($0)" } ?? error.localizedDescription
+            throw ProbeConfigError(file: path, message: "cannot read the file: \(reason)")
+        }
+        guard let text = String(validating: data, as: UTF8.self) else {
+            throw ProbeConfigError(file: path, message: "the file is not UTF-8 text")
+        }
+        return try parse(yaml: text, file: path)
+    }
+
+    /// Parses a configuration; `file` only names it in errors.
+    public static func parse(yaml: String, file: String? = nil) throws(ProbeConfigError) -> ProbeConfig {
+        let root: Node?
+        do {
+            root = try Yams.compose(yaml: yaml)
+        } catch {
+            throw ProbeConfigError(file: file, message: "not valid YAML: \(Self.describe(yamlError: error))")
+        }
+        guard let root else {
+            throw ProbeConfigError(file: file, message: "the file is empty (write `probes: []` for no probes)")
+        }
+        var parser = Parser(file: file)
+        return try parser.config(root)
+    }
+
+    /// A Yams error in one line: the problem and where (Yams's own text spans several lines).
+    private static func describe(yamlError error: any Error) -> String {
+        switch error as? YamlError {
+        case let .scanner(_, problem, mark, _), let .parser(_, problem, mark, _), let .composer(_, problem, mark, _):
+            return "\(problem) at line \(mark.line), column \(mark.column)"
+        case let .duplicatedKeysInMapping(duplicates, context):
+            return "duplicate key \(duplicates.joined(separator: ", ")) at line \(context.mark.line)"
+        default:
+            return "\(error)".split(separator: "\n").first.map(String.init) ?? "\(error)"
+        }
+    }
+}
+
+/// Walks the composed YAML, remembering where it is for error messages.
+private struct Parser {
+    let file: String?
+
+    func error(_ node: Node?, probe: String? = nil, field: String? = nil, _ message: String) -> ProbeConfigError {
+        ProbeConfigError(file: file, line: node?.mark?.line, probe: probe, field: field, message: message)
+    }
+
+    mutating func config(_ root: Node) throws(ProbeConfigError) -> ProbeConfig {
+        guard let mapping = root.mapping else {
+            throw error(root, "the top level must be a mapping with the key `probes`")
+        }
+        for (key, _) in mapping {
+            guard let name = key.scalar?.string, ProbeConfig.topLevelKeys.contains(name) else {
+                throw error(key, "unknown key \(key.string.map { $0.debugDescription } ?? "(not a string)") at the top level (known: probes)")
+            }
+        }
+        guard let list = mapping["probes"] else { throw error(root, field: "probes", "missing") }
+        if list.null != nil { return ProbeConfig(probes: []) }
+        guard let sequence = list.sequence else { throw error(list, field: "probes", "must be a list of probes") }
+        var probes: [ProbeDefinition] = []
+        var lines: [String: Int] = [:]
+        for (index, node) in sequence.enumerated() {
+            let probe = try definition(node, position: index + 1)
+            if let first = lines[probe.name] {
+                throw error(node, probe: probe.name, field: "name", "duplicate name (first used at line \(first))")
+            }
+            lines[probe.name] = node.mark?.line ?? 0
+            probes.append(probe)
+        }
+        return ProbeConfig(probes: probes)
+    }
+
+    func definition(_ node: Node, position: Int) throws(ProbeConfigError) -> ProbeDefinition {
+        guard let mapping = node.mapping else { throw error(node, probe: "#\(position)", "must be a mapping of fields") }
+        // The name first, so every later message can say which probe it is about.
+        var probe = "#\(position)"
+        if let nameNode = mapping["name"], let name = nameNode.scalar?.string, !name.isEmpty {
+            guard name.unicodeScalars.allSatisfy({ $0.properties.generalCategory != .control }) else {
+                throw error(nameNode, probe: probe, field: "name", "must not contain control characters")
+            }
+            probe = name
+        }
+        for (key, _) in mapping {
+            guard let field = key.scalar?.string, ProbeConfig.probeKeys.contains(field) else {
+                throw error(key, probe: probe, "unknown field \(key.string.map { $0.debugDescription } ?? "(not a string)") (known: \(ProbeConfig.probeKeys.sorted().joined(separator: ", ")))")
+            }
+        }
+        func text(_ field: String, required: Bool) throws(ProbeConfigError) -> (String, Node)? {
+            guard let value = mapping[field], value.null == nil else {
+                if required { throw error(node, probe: probe, field: field, "missing") }
+                return nil
+            }
+            guard let scalar = value.scalar else { throw error(value, probe: probe, field: field, "must be a single value, not a list or mapping") }
+            return (scalar.string, value)
+        }
+
+        guard let (name, _) = try text("name", required: true), !name.isEmpty else {
+            throw error(node, probe: probe, field: "name", "must not be empty")
+        }
+        let (protoText, protoNode) = try text("protocol", required: true)!
+        let proto: TransportProtocol
+        switch protoText {
+        case "tcp": proto = .tcp
+        case "udp": proto = .udp
+        default: throw error(protoNode, probe: probe, field: "protocol", "\(protoText.debugDescription) is not tcp or udp")
+        }
+        let (targetText, targetNode) = try text("target", required: true)!
+        guard let target = ProbeTarget(parsing: targetText) else {
+            throw error(targetNode, probe: probe, field: "target",
+                        "\(targetText.debugDescription) is not host:port (a DNS name or an address, [brackets] around IPv6, a port from 1 to 65535)")
+        }
+        var source: ConnectX.Endpoint?
+        if let (sourceText, sourceNode) = try text("source", required: false) {
+            guard let parsed = ConnectX.Endpoint(parsing: sourceText, portOptional: true) else {
+                throw error(sourceNode, probe: probe, field: "source",
+                            "\(sourceText.debugDescription) is not an IP address with an optional port (10.0.0.1, 10.0.0.1:5000, [2001:db8::1]:5000, fe80::1%eth0)")
+            }
+            source = parsed
+        }
+        var method = ConnectOptions.Method.connectx
+        if let (methodText, methodNode) = try text("method", required: false) {
+            guard let parsed = ConnectOptions.Method(rawValue: methodText) else {
+                throw error(methodNode, probe: probe, field: "method", "\(methodText.debugDescription) is not connectx or plain")
+            }
+            method = parsed
+        }
+        func duration(_ field: String, default value: Duration) throws(ProbeConfigError) -> Duration {
+            guard let (durationText, durationNode) = try text(field, required: false) else { return value }
+            guard let parsed = ProbeDuration.parse(durationText) else {
+                throw error(durationNode, probe: probe, field: field,
+                            "\(durationText.debugDescription) is not a duration (write e.g. 15s, 500ms, 1m30s)")
+            }
+            return parsed
+        }
+        let interval = try duration("interval", default: ProbeDefinition.defaultInterval)
+        let timeout = try duration("timeout", default: ProbeDefinition.defaultTimeout)
+        let send = try payload(mapping["send"], probe: probe, field: "send")
+        let expect = try payload(mapping["expect"], probe: probe, field: "expect")
+
+        let definition = ProbeDefinition(name: name, proto: proto, target: target, source: source, method: method,
+                                         interval: interval, timeout: timeout, send: send, expect: expect)
+        do {
+            try definition.validate()
+        } catch var invalid {
+            invalid.file = file
+            invalid.line = invalid.field.flatMap { mapping[$0]?.mark?.line } ?? node.mark?.line
+            throw invalid
+        }
+        return definition
+    }
+
+    /// `send`/`expect`: a string (sent as its UTF-8 bytes) or `{hex: "0a1b…"}`.
+    func payload(_ node: Node?, probe: String, field: String) throws(ProbeConfigError) -> [UInt8]? {
+        guard let node, node.null == nil else { return nil }
+        if let scalar = node.scalar { return Array(scalar.string.utf8) }
+        guard let mapping = node.mapping else {
+            throw error(node, probe: probe, field: field, "must be a string or {hex: \"…\"}")
+        }
+        guard mapping.count == 1, let (key, value) = mapping.first, key.scalar?.string == "hex" else {
+            let keys = mapping.keys.map { $0.string ?? "?" }.joined(separator: ", ")
+            throw error(node, probe: probe, field: field, "must be a string or {hex: \"…\"}, not a mapping with \(keys)")
+        }
+        guard let hex = value.scalar?.string else {
+            throw error(value, probe: probe, field: "\(field).hex", "must be a string of hex digits")
+        }
+        switch Hex.decode(hex) {
+        case .success(let bytes): return bytes
+        case .failure(let problem): throw error(value, probe: probe, field: "\(field).hex", problem.message)
+        }
+    }
+}
+
+/// Hex strings: pairs of hex digits, optionally separated by whitespace (`ab cd 01`).
+public enum Hex {
+    public struct Problem: Error, Sendable, Hashable { public var message: String }
+
+    public static func decode(_ text: String) -> Result<[UInt8], Problem> {
+        var bytes: [UInt8] = []
+        var high: UInt8?
+        for (offset, character) in text.unicodeScalars.enumerated() {
+            if character.properties.isWhitespace {
+                guard high == nil else { return .failure(Problem(message: "a byte split by whitespace at character \(offset + 1)")) }
+                continue
+            }
+            guard let nibble = character.isASCII ? digit(UInt8(character.value)) : nil else {
+                return .failure(Problem(message: "\(String(character).debugDescription) at character \(offset + 1) is not a hex digit"))
+            }
+            if let h = high {
+                bytes.append(h << 4 | nibble)
+                high = nil
+            } else {
+                high = nibble
+            }
+        }
+        guard high == nil else { return .failure(Problem(message: "an odd number of hex digits")) }
+        return .success(bytes)
+    }
+
+    /// `abcd01`: lowercase, no separators.
+    public static func encode(_ bytes: [UInt8]) -> String {
+        let digits = Array("0123456789abcdef".utf8)
+        var text: [UInt8] = []
+        text.reserveCapacity(bytes.count * 2)
+        for byte in bytes {
+            text.append(digits[Int(byte >> 4)])
+            text.append(digits[Int(byte & 0xf)])
+        }
+        return String(decoding: text, as: UTF8.self)
+    }
+
+    private static func digit(_ byte: UInt8) -> UInt8? {
+        switch byte {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"): byte - UInt8(ascii: "0")
+        case UInt8(ascii: "a")...UInt8(ascii: "f"): byte - UInt8(ascii: "a") + 10
+        case UInt8(ascii: "A")...UInt8(ascii: "F"): byte - UInt8(ascii: "A") + 10
+        default: nil
+        }
+    }
+}

@@ -1,0 +1,79 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+import SystemPackage
+
+/// The system calls a probe makes on its connected socket after ConnectX hands it over,
+/// each bounded by the run's deadline. The socket stays in blocking mode; every call that
+/// could wait is made with `MSG_DONTWAIT` after a `poll(2)`, so no call outlives the deadline.
+enum ProbeIO {
+    /// Runs a system call, retrying it while it fails with `EINTR` (the one place that does);
+    /// a return of -1 becomes the thrown `errno`.
+    static func retryingInterrupts<Result: BinaryInteger>(_ call: () -> Result) throws(Errno) -> Result {
+        while true {
+            let result = call()
+            if result != -1 { return result }
+            let error = Errno(rawValue: errno)
+            if error != .interrupted { throw error }
+        }
+    }
+
+    /// `poll(2)` for `events` until `deadline`; `ETIMEDOUT` when the deadline passes first.
+    /// Returns the events that occurred (an error condition counts: the next call reports it).
+    static func wait(_ fd: CInt, for events: Int16, deadline: ContinuousClock.Instant) throws(Errno) -> Int16 {
+        while true {
+            let remaining = deadline - ContinuousClock.now
+            guard remaining > .zero else { throw .timedOut }
+            var entry = pollfd(fd: fd, events: events, revents: 0)
+            let ready = try retryingInterrupts { poll(&entry, 1, milliseconds(remaining)) }
+            if ready > 0 { return entry.revents }
+        }
+    }
+
+    /// `send(2)` of every byte (TCP may take several calls), with `MSG_NOSIGNAL` so a closed
+    /// peer is `EPIPE`, not a signal.
+    static func sendAll(_ fd: CInt, _ bytes: [UInt8], deadline: ContinuousClock.Instant) throws(Errno) {
+        var offset = 0
+        repeat {
+            _ = try wait(fd, for: Int16(POLLOUT), deadline: deadline)
+            let sent = bytes.withUnsafeBytes { buffer in
+                Result { () throws(Errno) in
+                    try retryingInterrupts {
+                        Glibc.send(fd, buffer.baseAddress.map { $0 + offset }, buffer.count - offset, CInt(MSG_NOSIGNAL | MSG_DONTWAIT))
+                    }
+                }
+            }
+            offset += try sent.get()
+        } while offset < bytes.count
+    }
+
+    /// `recv(2)` of what has arrived, after waiting for it until `deadline`: at most
+    /// `buffer.count` bytes (one datagram for UDP, truncated to fit); 0 is end of stream.
+    static func receive(_ fd: CInt, into buffer: UnsafeMutableRawBufferPointer, deadline: ContinuousClock.Instant) throws(Errno) -> Int {
+        while true {
+            _ = try wait(fd, for: Int16(POLLIN), deadline: deadline)
+            do {
+                return try retryingInterrupts { recv(fd, buffer.baseAddress, buffer.count, CInt(MSG_DONTWAIT)) }
+            } catch where error == .resourceTemporarilyUnavailable || error == .wouldBlock {
+                continue // woken without data (a datagram with a bad checksum was dropped)
+            }
+        }
+    }
+
+    /// `getsockopt(SOL_SOCKET, SO_COOKIE)`: the socket's 64-bit id, as SOCK_DIAG reports it.
+    static func cookie(_ fd: CInt) throws(Errno) -> UInt64 {
+        var cookie: UInt64 = 0
+        var length = socklen_t(MemoryLayout<UInt64>.size)
+        _ = try retryingInterrupts { getsockopt(fd, SOL_SOCKET, SO_COOKIE, &cookie, &length) }
+        return cookie
+    }
+
+    /// A poll timeout: `remaining` rounded up to whole milliseconds, at most a day.
+    static func milliseconds(_ remaining: Duration) -> CInt {
+        let (seconds, attoseconds) = remaining.components
+        let milliseconds = seconds * 1_000 + (attoseconds + 999_999_999_999_999) / 1_000_000_000_000_000
+        return CInt(clamping: min(max(milliseconds, 0), 86_400_000))
+    }
+}
