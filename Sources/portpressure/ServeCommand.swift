@@ -76,13 +76,18 @@ struct ServeCommand: ParsableCommand {
                               ("--collector.udp.top-duplicates", topDuplicates)] where !(0...10_000).contains(value) {
             throw ValidationError("\(flag) must be between 0 and 10000, got \(value)")
         }
-        for address in listenAddresses {
-            do { _ = try ListenAddress(parsing: address) } catch { throw ValidationError("--web.listen-address: \(error)") }
-        }
     }
 
     func run() throws {
         let logger = makeLogger(level: logLevel.level, format: logFormat.format)
+        // An invalid listen address fails the start like one in use: exit 1 with a clear error.
+        var addresses: [ListenAddress] = []
+        for text in listenAddresses.isEmpty ? [":10123"] : listenAddresses {
+            do { addresses.append(try ListenAddress(parsing: text)) } catch {
+                logger.error("cannot start the HTTP server", metadata: ["err": "\(error)"])
+                throw ExitCode(1)
+            }
+        }
         // Block the stop and reload signals before any thread starts, so every thread inherits
         // the mask and only the sigwait below sees them.
         var signals = sigset_t()
@@ -123,7 +128,6 @@ struct ServeCommand: ParsableCommand {
             reload = { probes.reload().map { _ in () }.mapError { Routes.ReloadError("\($0)") } }
         }
         let routes = Routes(exporter: exporter, telemetryPath: telemetryPath, reload: reload)
-        let addresses = (listenAddresses.isEmpty ? [":10123"] : listenAddresses).map { try! ListenAddress(parsing: $0) }
         let server: HTTPServer
         do {
             server = try HTTPServer(

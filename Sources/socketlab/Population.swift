@@ -57,9 +57,11 @@ final class Population {
                 try Sockets.bind(fd, SocketEndpoint(address: e.address, port: 0))
                 keep(fd)
             case .udpDuplicate:
+                // Bind the first socket before it allows reuse, so the kernel gives it a port no
+                // other socket holds: two pairs can then never share one 4-tuple.
                 let first = try Sockets.socket(family, udp: true)
-                try Sockets.setOption(first, SOL_SOCKET, SO_REUSEADDR)
                 try Sockets.bind(first, SocketEndpoint(address: loopback, port: 0))
+                try Sockets.setOption(first, SOL_SOCKET, SO_REUSEADDR)
                 let port = try Sockets.localPort(first)
                 let second = try Sockets.socket(family, udp: true)
                 try Sockets.setOption(second, SOL_SOCKET, SO_REUSEADDR)

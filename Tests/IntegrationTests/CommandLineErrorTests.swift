@@ -13,8 +13,6 @@ extension EndToEnd {
             (["report", "--color", "sometimes"], "sometimes"),
             (["report", "extra-argument"], "extra-argument"),
             (["serve", "--no-such-flag"], "--no-such-flag"),
-            (["serve", "--web.listen-address", "no-port-here"], "no-port-here"),
-            (["serve", "--web.listen-address", "127.0.0.1:99999"], "99999"),
             (["serve", "--web.telemetry-path", "/"], "--web.telemetry-path"),
             (["serve", "--web.max-requests", "-1"], "--web.max-requests"),
             (["serve", "--log.level", "loud"], "loud"),
@@ -32,6 +30,16 @@ extension EndToEnd {
             #expect(result.status == 2, "\(arguments): exit \(result.status), stderr: \(result.stderr)")
             #expect(result.stderr.contains(mentions), "\(arguments): stderr does not mention \(mentions): \(result.stderr)")
             #expect(result.stdout.isEmpty, "\(arguments): stdout: \(result.stdout)")
+        }
+
+        /// An invalid listen address fails the start as one in use does (issue 3): exit 1, a
+        /// message naming the address, nothing served.
+        @Test(arguments: [("no-port-here", "no-port-here"), ("127.0.0.1:99999", "99999"), ("[::1:9100", "[::1:9100")])
+        func invalidListenAddressExitsOne(_ address: String, _ mentions: String) throws {
+            let ns = try NetworkNamespace()
+            let result = try ns.spawn(["timeout", "20", BuiltProducts.path("portpressure"), "serve", "--web.listen-address", address])
+            #expect(result.status == 1, "\(address): exit \(result.status), stderr: \(result.stderr)")
+            #expect(result.stderr.contains("level=error") && result.stderr.contains(mentions), "\(address): \(result.stderr)")
         }
 
         @Test func helpAndVersionExitZero() throws {
