@@ -8,9 +8,10 @@
 //   Metrics                                   Prometheus exposition writer (no C)
 //   ConnectX -> SockDiag                      userspace connectx() for TCP and UDP
 //   CMicroHTTPD, CZlib -> HTTPServer          embedded HTTP server
-//   Probes -> ConnectX                        active probes and their YAML config
-//   Exporter -> PortPressure, SockDiag, Metrics, Probes   collectors and scrape coordination
+//   Probes -> ConnectX, SockDiag, Metrics     active probes and their YAML config
+//   Exporter -> PortPressure, SockDiag, Metrics, Probes, HTTPServer   collectors, scrapes, routes
 //   portpressure (executable)                 argument parsing and wiring only
+//   socketlab, Benchmarks/*                   socket populations and speed figures for tests
 import PackageDescription
 
 let package = Package(
