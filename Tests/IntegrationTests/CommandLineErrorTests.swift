@@ -42,6 +42,16 @@ extension EndToEnd {
             #expect(result.stderr.contains("level=error") && result.stderr.contains(mentions), "\(address): \(result.stderr)")
         }
 
+        /// When the kernel refuses (here: no descriptor left for the /proc/sys read after the
+        /// netlink socket), report says what failed and exits 1, printing no partial report.
+        @Test func kernelRefusalExitsOneWithTheReason() throws {
+            let ns = try NetworkNamespace()
+            let result = try ns.spawn(["sh", "-c", "ulimit -n 4 && exec timeout 20 \"$0\" report --format json", BuiltProducts.path("portpressure")])
+            #expect(result.status == 1, "exit \(result.status), stderr: \(result.stderr)")
+            #expect(result.stderr.contains("portpressure report:") && result.stderr.contains("Too many open files"), "\(result.stderr)")
+            #expect(result.stdout.isEmpty, "\(result.stdout)")
+        }
+
         @Test func helpAndVersionExitZero() throws {
             let ns = try NetworkNamespace()
             for arguments in [["--help"], ["report", "--help"], ["serve", "--help"]] {
