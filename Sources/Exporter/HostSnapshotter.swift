@@ -1,6 +1,7 @@
 import PortPressure
 import SockDiag
 import SocketModel
+import Synchronization
 
 /// Why a snapshot of the host's sockets could not be taken.
 public enum SnapshotError: Error, Sendable, CustomStringConvertible {
@@ -47,6 +48,8 @@ public final class HostSnapshotter: SnapshotSource {
     private let cgroups: CgroupPathResolver
     private let readRange: @Sendable () throws(EphemeralRangeError) -> EphemeralRange
     private let recorder: DumpRecorder?
+    /// Set once the kernel refused the both-families TCP request.
+    private let combinedRefused = Atomic<Bool>(false)
 
     /// - Parameter recorder: also writes the raw bytes of every dump there (`report --record`).
     public init(
@@ -71,14 +74,20 @@ public final class HostSnapshotter: SnapshotSource {
     public func take(options: AnalysisOptions, range: EphemeralRange) throws(SnapshotError) -> TakenSnapshot {
         var analyzer = PortPressureAnalyzer(range: range, options: options)
         var total = DumpStatistics()
+        // TCP of both families in one request when the kernel takes it (one walk of its
+        // tables, not two); per family after a refusal, for the rest of the process.
+        var queries = combinedRefused.load(ordering: .relaxed) ? DumpQuery.everySocket : DumpQuery.everySocketCombined
         // The client redoes one query's dump when the kernel marks it NLM_F_DUMP_INTR; the
         // analyzer can only forget everything, so a restart retakes the whole snapshot
         // (bounded): records from the queries before it must not be lost.
+        var attempts = 0
         var complete = false
-        for _ in 0..<SockDiagClient.maximumDumpAttempts where !complete {
+        while !complete && attempts < SockDiagClient.maximumDumpAttempts {
+            attempts += 1
             analyzer.reset()
             var restarted = false
-            for query in DumpQuery.everySocket {
+            var refused = false
+            for query in queries {
                 do {
                     let statistics = try client.dump(query, recorder: recorder, restart: { restarted = true }) { analyzer.add($0) }
                     total.records += statistics.records
@@ -86,11 +95,19 @@ public final class HostSnapshotter: SnapshotSource {
                     total.bytes += statistics.bytes
                     total.retries += statistics.retries
                 } catch {
-                    throw .sockDiag(error)
+                    guard query.family == nil, case let .kernel(errno, _) = error,
+                          [.invalidArgument, .noSuchFileOrDirectory, .notSupported].contains(errno) else {
+                        throw .sockDiag(error)
+                    }
+                    combinedRefused.store(true, ordering: .relaxed)
+                    queries = DumpQuery.everySocket
+                    refused = true
+                    attempts -= 1
+                    break
                 }
                 if restarted { break }
             }
-            complete = !restarted
+            complete = !restarted && !refused
         }
         guard complete else { throw .sockDiag(.dumpInterrupted(attempts: SockDiagClient.maximumDumpAttempts)) }
         let snapshot = analyzer.finish()

@@ -41,11 +41,11 @@ public final class DumpRecorder: Sendable {
         if case let .failure(errno) = result { throw .system(operation: "close \(path)", errno: errno) }
     }
 
-    func beginDump(proto: TransportProtocol, family: AddressFamily) throws(SockDiagError) {
+    func beginDump(proto: TransportProtocol, family: AddressFamily?) throws(SockDiagError) {
         try write(DumpRecordingFormat.frameHeader(kind: DumpRecordingFormat.kindDump, proto: proto, family: family, length: 0), payload: nil)
     }
 
-    func record(_ datagram: UnsafeRawBufferPointer, proto: TransportProtocol, family: AddressFamily) throws(SockDiagError) {
+    func record(_ datagram: UnsafeRawBufferPointer, proto: TransportProtocol, family: AddressFamily?) throws(SockDiagError) {
         let header = DumpRecordingFormat.frameHeader(
             kind: DumpRecordingFormat.kindDatagram, proto: proto, family: family, length: datagram.count
         )

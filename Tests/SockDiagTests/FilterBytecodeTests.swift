@@ -103,6 +103,22 @@ import SocketModel
         #expect(request[64..<72].allSatisfy { $0 == 0xff })  // INET_DIAG_NOCOOKIE
     }
 
+    /// A TCP dump of both families is the older TCPDIAG_GETSOCK request: `struct inet_diag_req`
+    /// with AF_UNSPEC (family, src_len, dst_len, ext, the socket id, states, dbs).
+    @Test func bothFamiliesTCPDumpIsTheCompatRequest() throws {
+        let request = try InetDiagRequest.dump(DumpQuery(proto: .tcp, family: nil), sequence: 9)
+        #expect(request.count == 16 + 60)
+        #expect(u32(request, 0) == 76)
+        #expect(u16(request, 4) == 18)            // TCPDIAG_GETSOCK
+        #expect(u16(request, 6) == 0x301)
+        #expect(Array(request[16..<20]) == [0, 0, 0, 0])      // AF_UNSPEC, no prefixes, no extensions
+        #expect(request[20..<60].allSatisfy { $0 == 0 })      // ports, addresses, interface
+        #expect(request[60..<68].allSatisfy { $0 == 0xff })   // INET_DIAG_NOCOOKIE
+        #expect(u32(request, 68) == 0x3ffe)                   // idiag_states
+        #expect(u32(request, 72) == 0)                        // idiag_dbs
+        #expect(throws: WireError.self) { try InetDiagRequest.dump(DumpQuery(proto: .udp, family: nil), sequence: 1) }
+    }
+
     @Test func filteredDumpAppendsTheBytecodeAttribute() throws {
         let request = try InetDiagRequest.dump(DumpQuery(proto: .tcp, family: .ipv4, filter: .localPort(80)), sequence: 1)
         #expect(request.count == 72 + 4 + 8)

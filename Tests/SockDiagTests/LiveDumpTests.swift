@@ -67,6 +67,41 @@ import TestSupport
         #expect(results.map(\.1) == [5, 3, 2, 1], "tcp4, tcp6, udp4, udp6")
     }
 
+    /// One TCP request for both families (TCPDIAG_GETSOCK, AF_UNSPEC) finds exactly the sockets
+    /// of the two per-family dumps: listeners, established, TIME_WAIT and bound-only, IPv4 and
+    /// IPv6, each once; its count agrees; and a recording of it replays to the same records.
+    @Test func bothFamiliesTCPDumpEqualsThePerFamilyDumps() throws {
+        let ns = try NetworkNamespace()
+        try ns.sysctl("net.ipv4.tcp_tw_reuse", "0")
+        let path = temporaryPath("both-families.ppsd")
+        defer { unlink(path) }
+        let (separate, together, count) = try ns.run { () -> ([SocketRecord], [SocketRecord], Int) in
+            let client = try SockDiagClient()
+            let population = try FixedPopulation.make()
+            _ = eventually { (try? dumpEverything(client).count) == population.expected.count }
+            var separate: [SocketRecord] = []
+            for family in AddressFamily.allCases {
+                try client.dump(DumpQuery(proto: .tcp, family: family)) { separate.append($0) }
+            }
+            var together: [SocketRecord] = []
+            let recorder = try DumpRecorder(path: path)
+            let statistics = try client.dump(DumpQuery(proto: .tcp, family: nil), recorder: recorder) { together.append($0) }
+            try recorder.close()
+            precondition(statistics.records == together.count)
+            return (separate, together, try client.count(DumpQuery(proto: .tcp, family: nil)))
+        }
+        #expect(separate.count == 8, "the fixed population's TCP sockets")
+        #expect(Set(together.map(SocketKey.init)) == Set(separate.map(SocketKey.init)))
+        #expect(together.count == separate.count, "no socket twice")
+        #expect(Set(together.map(\.cookie)) == Set(separate.map(\.cookie)))
+        #expect(Set(together.map(\.family)) == [.ipv4, .ipv6])
+        #expect(together.contains { $0.state == .boundInactive } && together.contains { $0.state == .timeWait })
+        #expect(count == together.count)
+        var replayed: [SocketRecord] = []
+        try DumpReplay.replay(fileAt: path) { replayed.append($0) }
+        #expect(replayed == together)
+    }
+
     @Test func stateMaskSelectsStates() throws {
         let ns = try NetworkNamespace()
         try ns.sysctl("net.ipv4.tcp_tw_reuse", "0")

@@ -46,7 +46,7 @@ struct DumpParser {
             try check(header)
             if header.isDumpInterrupted { interrupted = true }
             switch header.type {
-            case NetlinkWire.sockDiagByFamily:
+            case NetlinkWire.sockDiagByFamily, NetlinkWire.tcpDiagGetSock:
                 records += 1
                 if !countOnly { visit(try InetDiagMessageDecoder.decode(payload, proto: proto)) }
             case NetlinkWire.done:
@@ -111,7 +111,7 @@ enum LookupReplyParser {
                 }
             }
             switch header.type {
-            case NetlinkWire.sockDiagByFamily:
+            case NetlinkWire.sockDiagByFamily, NetlinkWire.tcpDiagGetSock:
                 return try InetDiagMessageDecoder.decode(payload, proto: proto)
             case NetlinkWire.error:
                 let code = try DumpParser.errorCode(payload)

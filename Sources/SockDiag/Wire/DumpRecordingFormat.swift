@@ -7,7 +7,8 @@ import SocketModel
 ///     header    = "PPSD" version:u8(=1) byteOrder:u8(1 little, 2 big) reserved:u16(=0)
 ///     frame     = kind:u8 protocol:u8 family:u8 reserved:u8(=0) length:u32le payload[length]
 ///     kind 1    = a dump starts: protocol (IPPROTO_TCP 6 / IPPROTO_UDP 17), family (AF_INET 2 /
-///                 AF_INET6 10), length 0; a dump that follows an interrupted one is its retry
+///                 AF_INET6 10, or AF_UNSPEC 0 for a TCP dump of both), length 0; a dump that
+///                 follows an interrupted one is its retry
 ///     kind 2    = one datagram of the current dump, exactly as received (1 ... 1 MiB bytes);
 ///                 protocol and family repeat the dump's
 ///
@@ -27,9 +28,9 @@ enum DumpRecordingFormat {
 
     static func fileHeader() -> [UInt8] { magic + [version, hostByteOrder, 0, 0] }
 
-    static func frameHeader(kind: UInt8, proto: TransportProtocol, family: AddressFamily, length: Int) -> [UInt8] {
+    static func frameHeader(kind: UInt8, proto: TransportProtocol, family: AddressFamily?, length: Int) -> [UInt8] {
         let length = UInt32(length)
-        return [kind, proto.rawValue, family.rawValue, 0,
+        return [kind, proto.rawValue, family?.rawValue ?? InetDiagWire.afUnspec, 0,
                 UInt8(length & 0xff), UInt8(length >> 8 & 0xff), UInt8(length >> 16 & 0xff), UInt8(length >> 24)]
     }
 
@@ -66,7 +67,7 @@ enum DumpRecordingFormat {
             guard let proto = TransportProtocol(rawValue: bytes[offset + 1]) else {
                 throw .malformed("frame protocol \(bytes[offset + 1]) at offset \(offset)")
             }
-            guard AddressFamily(rawValue: bytes[offset + 2]) != nil else {
+            guard bytes[offset + 2] == InetDiagWire.afUnspec || AddressFamily(rawValue: bytes[offset + 2]) != nil else {
                 throw .malformed("frame family \(bytes[offset + 2]) at offset \(offset)")
             }
             let payloadStart = offset + frameHeaderSize

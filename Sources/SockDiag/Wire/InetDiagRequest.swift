@@ -5,12 +5,28 @@ import SocketModel
 enum InetDiagRequest {
     /// A dump of one table (`NLM_F_DUMP`): every socket of `query.proto` and `query.family`
     /// in `query.states` that passes `query.filter`.
+    /// Without a family (TCP only), the older `TCPDIAG_GETSOCK` request with AF_UNSPEC: one
+    /// walk of the TCP tables for both families.
     static func dump(_ query: DumpQuery, sequence: UInt32) throws(WireError) -> [UInt8] {
-        var writer = begin(flags: NetlinkWire.flagRequest | NetlinkWire.flagDump, sequence: sequence)
-        appendRequest(
-            to: &writer, family: query.family, proto: query.proto, states: query.states.rawValue,
-            source: nil, destination: nil, interfaceIndex: 0, cookie: nil
-        )
+        var writer: WireWriter
+        if let family = query.family {
+            writer = begin(type: NetlinkWire.sockDiagByFamily, flags: NetlinkWire.flagRequest | NetlinkWire.flagDump, sequence: sequence)
+            appendRequest(
+                to: &writer, family: family, proto: query.proto, states: query.states.rawValue,
+                source: nil, destination: nil, interfaceIndex: 0, cookie: nil
+            )
+        } else {
+            guard query.proto == .tcp else { throw .malformed("a \(query.proto.name) dump must name its family") }
+            writer = begin(type: NetlinkWire.tcpDiagGetSock, flags: NetlinkWire.flagRequest | NetlinkWire.flagDump, sequence: sequence)
+            // struct inet_diag_req
+            writer.append(InetDiagWire.afUnspec)  // idiag_family
+            writer.append(0)                      // idiag_src_len
+            writer.append(0)                      // idiag_dst_len
+            writer.append(0)                      // idiag_ext
+            appendSocketID(to: &writer, source: nil, destination: nil, interfaceIndex: 0, cookie: nil)
+            writer.appendHost(query.states.rawValue)  // idiag_states
+            writer.appendHost(UInt32(0))              // idiag_dbs
+        }
         if let filter = query.filter {
             let program = try FilterBytecode.compile(filter)
             writer.appendHost(UInt16(NetlinkAttributeCursor.headerSize + program.count))
@@ -32,7 +48,7 @@ enum InetDiagRequest {
         proto: TransportProtocol, local: SocketEndpoint, remote: SocketEndpoint,
         interfaceIndex: UInt32, cookie: UInt64?, sequence: UInt32
     ) -> [UInt8] {
-        var writer = begin(flags: NetlinkWire.flagRequest, sequence: sequence)
+        var writer = begin(type: NetlinkWire.sockDiagByFamily, flags: NetlinkWire.flagRequest, sequence: sequence)
         let (source, destination) = proto == .udp ? (remote, local) : (local, remote)
         appendRequest(
             to: &writer, family: local.address.family, proto: proto, states: SocketStateMask.all.rawValue,
@@ -41,10 +57,10 @@ enum InetDiagRequest {
         return finish(writer)
     }
 
-    private static func begin(flags: UInt16, sequence: UInt32) -> WireWriter {
+    private static func begin(type: UInt16, flags: UInt16, sequence: UInt32) -> WireWriter {
         var writer = WireWriter()
         writer.appendHost(UInt32(0))  // nlmsg_len, set in finish
-        writer.appendHost(NetlinkWire.sockDiagByFamily)
+        writer.appendHost(type)
         writer.appendHost(flags)
         writer.appendHost(sequence)
         writer.appendHost(UInt32(0))  // nlmsg_pid: the kernel fills in the sender
@@ -66,7 +82,13 @@ enum InetDiagRequest {
         writer.append(0)                 // idiag_ext: no extensions; the kernel still sends the cgroup id
         writer.append(0)                 // pad
         writer.appendHost(states)        // idiag_states
-        // struct inet_diag_sockid
+        appendSocketID(to: &writer, source: source, destination: destination, interfaceIndex: interfaceIndex, cookie: cookie)
+    }
+
+    /// `struct inet_diag_sockid`.
+    private static func appendSocketID(
+        to writer: inout WireWriter, source: SocketEndpoint?, destination: SocketEndpoint?, interfaceIndex: UInt32, cookie: UInt64?
+    ) {
         writer.appendBigEndian(source?.port ?? 0)
         writer.appendBigEndian(destination?.port ?? 0)
         appendAddress(source?.address, to: &writer)

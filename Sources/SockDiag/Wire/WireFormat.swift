@@ -20,6 +20,9 @@ enum NetlinkWire {
     static let overrun: UInt16 = 4       // NLMSG_OVERRUN
     static let minimumType: UInt16 = 16  // NLMSG_MIN_TYPE
     static let sockDiagByFamily: UInt16 = 20  // SOCK_DIAG_BY_FAMILY
+    /// The older `inet_diag` request (`struct inet_diag_req`): the only one that takes
+    /// AF_UNSPEC, so one walk of the kernel's TCP tables covers IPv4 and IPv6.
+    static let tcpDiagGetSock: UInt16 = 18  // TCPDIAG_GETSOCK
 
     // nlmsg_flags values.
     static let flagRequest: UInt16 = 0x01   // NLM_F_REQUEST
@@ -38,6 +41,9 @@ enum InetDiagWire {
     static let messageSize = 72
     /// `sizeof(struct inet_diag_req_v2)`.
     static let requestSize = 56
+    /// `struct inet_diag_req` (the TCPDIAG_GETSOCK request): family, src_len, dst_len, ext,
+    /// the socket id, states, dbs.
+    static let compatRequestSize = 60
     /// `sizeof(struct inet_diag_sockid)`.
     static let socketIDSize = 48
 
