@@ -3,18 +3,19 @@ import Glibc
 #endif
 import SockDiag
 
-/// The floor: what any consumer of a full SOCK_DIAG dump must pay. The same four dumps
-/// portpressure makes (TCP and UDP, IPv4 and IPv6, every state), with only the netlink
-/// message headers walked and no record decoded (`SockDiagClient.count`).
+/// The floor: what any consumer of a full SOCK_DIAG dump must pay. By default the same dumps
+/// portpressure makes (`DumpQuery.everySocketCombined`: TCP of both families in one request,
+/// UDP per family, every state), with only the netlink message headers walked and no record
+/// decoded (`SockDiagClient.count`).
 struct CountOnlyFloor {
     let client: SockDiagClient
     let queries: [DumpQuery]
 
     /// With `ssStates`, the TCP queries leave out the bound-inactive bit, as ss 6.1 does: the
     /// kernel then skips its walk of the bind table. (Informational: portpressure needs it.)
-    init(ssStates: Bool = false) throws {
+    init(queries: [DumpQuery] = DumpQuery.everySocketCombined, ssStates: Bool = false) throws {
         client = try SockDiagClient()
-        queries = DumpQuery.everySocket.map { query in
+        self.queries = queries.map { query in
             guard ssStates, query.proto == .tcp else { return query }
             var trimmed = query
             trimmed.states = SocketStateMask(rawValue: query.states.rawValue & ~(1 << 13))

@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import Foundation  // String(format:) only
+import SockDiag
 
 /// `portpressure-bench`: run by scripts/bench-portpressure inside `unshare -n`, one private
 /// network namespace per socket count. Builds the population with socketlab, then times, side
@@ -108,7 +109,8 @@ struct PortPressureBench {
         guard healthy else { throw BenchError("serve did not come up on 127.0.0.1:\(options.port)") }
 
         let floor = try CountOnlyFloor()
-        let ssFloor = try CountOnlyFloor(ssStates: true)
+        let perFamilyFloor = try CountOnlyFloor(queries: DumpQuery.everySocket)
+        let ssFloor = try CountOnlyFloor(queries: DumpQuery.everySocket, ssStates: true)
         let counted = try floor.measure().sockets
         print("""
 
@@ -132,14 +134,15 @@ struct PortPressureBench {
 
         // Warm-up: one of each, not counted.
         _ = try timedRun(["ss", "-tanH"]); _ = try timedRun(["ss", "-uanH"])
-        _ = try timedRun([portpressure, "report", "--format", "json"]); _ = try floor.measure(); _ = try ssFloor.measure()
+        _ = try timedRun([portpressure, "report", "--format", "json"]); _ = try floor.measure(); _ = try perFamilyFloor.measure(); _ = try ssFloor.measure()
 
-        var ssTCP: [Run] = [], ssUDP: [Run] = [], report: [Run] = [], floors: [Run] = [], ssFloors: [Run] = [], scrapeRuns: [Run] = []
+        var ssTCP: [Run] = [], ssUDP: [Run] = [], report: [Run] = [], floors: [Run] = [], perFamilyFloors: [Run] = [], ssFloors: [Run] = [], scrapeRuns: [Run] = []
         for _ in 0..<options.repetitions {
             ssTCP.append(try timedRun(["ss", "-tanH"]))
             ssUDP.append(try timedRun(["ss", "-uanH"]))
             report.append(try timedRun([portpressure, "report", "--format", "json"]))
             floors.append(try floor.measure().run)
+            perFamilyFloors.append(try perFamilyFloor.measure().run)
             ssFloors.append(try ssFloor.measure().run)
             scrapeRuns.append(try scrape())
         }
@@ -180,7 +183,8 @@ struct PortPressureBench {
                ss -uanH                      \(ms(median(ssUDP.map(\.wallSeconds))))   cpu \(ms(median(ssUDP.map(\.cpuSeconds))))
                ss -tanH + ss -uanH           \(ms(ssWall))   cpu \(ms(ssCPU))
                report --format json          \(ms(reportWall))   cpu \(ms(reportCPU))
-               count-only floor (4 dumps)    \(ms(floorWall))   cpu \(ms(floorCPU))
+               count-only floor (3 dumps)    \(ms(floorWall))   cpu \(ms(floorCPU))   ← portpressure's own requests
+                 (4 per-family dumps)         \(ms(median(perFamilyFloors.map(\.wallSeconds))))   cpu \(ms(median(perFamilyFloors.map(\.cpuSeconds))))   ← informational
                  (the same, ss's TCP states)  \(ms(median(ssFloors.map(\.wallSeconds))))   cpu \(ms(median(ssFloors.map(\.cpuSeconds))))   ← no bound-inactive walk; informational
                /metrics scrape (HTTP)        \(ms(scrapeWall))   serve cpu \(ms(serveCPUPerScrape)) (mean of scrapes \(loopStart + 1)–\(scrapes))
 

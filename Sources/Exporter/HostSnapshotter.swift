@@ -50,6 +50,8 @@ public final class HostSnapshotter: SnapshotSource {
     private let recorder: DumpRecorder?
     /// Set once the kernel refused the both-families TCP request.
     private let combinedRefused = Atomic<Bool>(false)
+    /// The analyzer of the last snapshot, kept for its allocated tables.
+    private let spareAnalyzer = Mutex<PortPressureAnalyzer?>(nil)
 
     /// - Parameter recorder: also writes the raw bytes of every dump there (`report --record`).
     public init(
@@ -72,7 +74,15 @@ public final class HostSnapshotter: SnapshotSource {
     }
 
     public func take(options: AnalysisOptions, range: EphemeralRange) throws(SnapshotError) -> TakenSnapshot {
-        var analyzer = PortPressureAnalyzer(range: range, options: options)
+        // Reuse the last analyzer when it counted against the same range and options: reset()
+        // keeps its tables, so a scrape of a large host doesn't regrow them every time. A
+        // concurrent take (another selection) finds none cached and makes its own.
+        var analyzer = spareAnalyzer.withLock { spare -> PortPressureAnalyzer? in
+            defer { spare = nil }
+            return spare
+        }.flatMap { $0.range == range && $0.options == options ? $0 : nil }
+            ?? PortPressureAnalyzer(range: range, options: options)
+        defer { spareAnalyzer.withLock { $0 = analyzer } }
         var total = DumpStatistics()
         // TCP of both families in one request when the kernel takes it (one walk of its
         // tables, not two); per family after a refusal, for the rest of the process.
