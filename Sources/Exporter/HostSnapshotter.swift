@@ -46,7 +46,6 @@ extension SnapshotSource {
 public final class HostSnapshotter: SnapshotSource {
     private let client: SockDiagClient
     private let cgroups: CgroupPathResolver
-    private let readRange: @Sendable () throws(EphemeralRangeError) -> EphemeralRange
     private let recorder: DumpRecorder?
     /// Set once the kernel refused the both-families TCP request.
     private let combinedRefused = Atomic<Bool>(false)
@@ -57,20 +56,16 @@ public final class HostSnapshotter: SnapshotSource {
     public init(
         client: SockDiagClient,
         cgroups: CgroupPathResolver = CgroupPathResolver(),
-        recorder: DumpRecorder? = nil,
-        readRange: @escaping @Sendable () throws(EphemeralRangeError) -> EphemeralRange = { () throws(EphemeralRangeError) in
-            try EphemeralRangeReader.current()
-        }
+        recorder: DumpRecorder? = nil
     ) {
         self.client = client
         self.cgroups = cgroups
-        self.readRange = readRange
         self.recorder = recorder
     }
 
     /// The effective ephemeral range, read fresh.
     public func range() throws(SnapshotError) -> EphemeralRange {
-        do { return try readRange() } catch { throw .range(error) }
+        do { return try EphemeralRangeReader.current() } catch { throw .range(error) }
     }
 
     public func take(options: AnalysisOptions, range: EphemeralRange) throws(SnapshotError) -> TakenSnapshot {

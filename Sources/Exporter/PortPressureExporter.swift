@@ -64,9 +64,6 @@ public final class PortPressureExporter: Sendable {
     /// The names of the enabled collectors.
     public var collectorNames: [String] { configuration.collectors.map(\.name) }
 
-    /// Collections run so far (a scrape that joined a running one doesn't count).
-    public var collectionCount: Int { coordinator.collections }
-
     /// Collects the named collectors, sharing a collection already running for them.
     public func scrape(_ selection: Set<String>) -> ScrapeResult {
         let result = coordinator.result(for: selection)

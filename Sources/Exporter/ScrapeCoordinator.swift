@@ -16,8 +16,14 @@ public final class ScrapeCoordinator<Result: Sendable>: @unchecked Sendable {
     private let condition = NSCondition()
     private var flights: [Flight] = []
     private let collect: @Sendable (Set<String>) -> Result
+    private var started = 0
+
     /// Collections actually run (not shared), for tests and debugging.
-    public private(set) var collections = 0
+    public var collections: Int {
+        condition.lock()
+        defer { condition.unlock() }
+        return started
+    }
 
     /// - Parameter collect: runs one collection of the named collectors; called on the
     ///   scraping thread, never twice at once for a selection a running one covers.
@@ -36,7 +42,7 @@ public final class ScrapeCoordinator<Result: Sendable>: @unchecked Sendable {
         }
         let flight = Flight(selection: selection)
         flights.append(flight)
-        collections += 1
+        started += 1
         condition.unlock()
 
         let result = collect(selection)

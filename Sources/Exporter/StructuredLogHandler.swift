@@ -10,13 +10,13 @@ public struct StructuredLogHandler: LogHandler {
 
     public var logLevel: Logger.Level
     public var metadata: Logger.Metadata = [:]
-    private let label: String
     private let format: Format
     private let write: @Sendable (String) -> Void
 
+    /// - Parameter label: swift-log's logger label; not printed (the exporters' log lines
+    ///   carry no logger name), taken so the handler fits `LoggingSystem.bootstrap`.
     public init(label: String, level: Logger.Level, format: Format,
                 write: @escaping @Sendable (String) -> Void = { line in FileHandle.standardError.write(Data(line.utf8)) }) {
-        self.label = label
         self.logLevel = level
         self.format = format
         self.write = write
