@@ -8,15 +8,16 @@ public struct Routes: Sendable {
     public let exporter: PortPressureExporter
     public let telemetryPath: String
     /// Called for `POST /-/reload`; nil when there is nothing to reload (no config file).
-    public let reload: (@Sendable () -> Result<Void, ReloadError>)?
+    public let reload: (@Sendable () -> Result<Void, Failure>)?
 
-    public struct ReloadError: Error, Sendable {
+    /// Why a reload or a request's collector selection failed, in words for the response body.
+    public struct Failure: Error, Sendable {
         public var message: String
         public init(_ message: String) { self.message = message }
     }
 
     public init(exporter: PortPressureExporter, telemetryPath: String = "/metrics",
-                reload: (@Sendable () -> Result<Void, ReloadError>)? = nil) {
+                reload: (@Sendable () -> Result<Void, Failure>)? = nil) {
         self.exporter = exporter
         self.telemetryPath = telemetryPath
         self.reload = reload
@@ -47,12 +48,12 @@ public struct Routes: Sendable {
 
     /// The collectors a request selects: `collect[]` (default: every enabled collector) minus
     /// `exclude[]`; an unknown or disabled name is an error.
-    public func selection(_ request: HTTPRequest) -> Result<Set<String>, ReloadError> {
+    public func selection(_ request: HTTPRequest) -> Result<Set<String>, Failure> {
         let enabled = exporter.collectorNames
         let collect = request.queryValues("collect[]")
         let exclude = request.queryValues("exclude[]")
         for name in collect + exclude where !enabled.contains(name) {
-            return .failure(ReloadError("unknown or disabled collector \(name.debugDescription) (enabled: \(enabled.joined(separator: ", ")))"))
+            return .failure(Failure("unknown or disabled collector \(name.debugDescription) (enabled: \(enabled.joined(separator: ", ")))"))
         }
         var selected = collect.isEmpty ? Set(enabled) : Set(collect)
         selected.subtract(exclude)

@@ -123,9 +123,9 @@ struct ServeCommand: ParsableCommand {
             source: HostSnapshotter(client: client),
             logger: logger
         )
-        var reload: (@Sendable () -> Result<Void, Routes.ReloadError>)?
+        var reload: (@Sendable () -> Result<Void, Routes.Failure>)?
         if let probes {
-            reload = { probes.reload().map { _ in () }.mapError { Routes.ReloadError("\($0)") } }
+            reload = { probes.reload().map { _ in () }.mapError { Routes.Failure("\($0)") } }
         }
         let routes = Routes(exporter: exporter, telemetryPath: telemetryPath, reload: reload)
         let server: HTTPServer
