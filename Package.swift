@@ -9,7 +9,8 @@
 //   ConnectX -> SockDiag                      userspace connectx() for TCP and UDP
 //   CMicroHTTPD, CZlib -> HTTPServer          embedded HTTP server
 //   Probes -> ConnectX, SockDiag, Metrics     active probes and their YAML config
-//   Exporter -> PortPressure, SockDiag, Metrics, Probes, HTTPServer   collectors, scrapes, routes
+//   Snapshotting -> PortPressure, SockDiag    the snapshot pipeline (live kernel or recording): report and serve
+//   Exporter -> Snapshotting, Metrics, Probes, HTTPServer   collectors and their registry, scrapes, routes
 //   portpressure (executable)                 argument parsing and wiring only
 //   socketlab, Benchmarks/*                   socket populations and speed figures for tests
 import PackageDescription
@@ -58,17 +59,18 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        .target(name: "Snapshotting", dependencies: ["PortPressure", "SockDiag", "SocketModel"]),
         .target(
             name: "Exporter",
             dependencies: [
-                "SockDiag", "SocketModel", "PortPressure", "Metrics", "Probes", "HTTPServer",
+                "Snapshotting", "SockDiag", "SocketModel", "PortPressure", "Metrics", "Probes", "HTTPServer",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .executableTarget(
             name: "portpressure",
             dependencies: [
-                "Exporter", "PortPressure", "SockDiag", "SocketModel", "ConnectX", "Probes",
+                "Exporter", "Snapshotting", "PortPressure", "SockDiag", "SocketModel", "ConnectX", "Probes", "HTTPServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -115,7 +117,7 @@ let package = Package(
         ),
         .testTarget(
             name: "ExporterTests",
-            dependencies: ["Exporter", "PortPressure", "SockDiag", "SocketModel", "Metrics"],
+            dependencies: ["Exporter", "Snapshotting", "PortPressure", "SockDiag", "SocketModel", "Metrics"],
             resources: [.copy("Golden")]
         ),
         // End to end: the built binaries against real sockets in private network namespaces.

@@ -1,5 +1,6 @@
 import Metrics
 import PortPressure
+import Snapshotting
 import SocketModel
 
 /// One named source of metric families, in node_exporter's manner: enabled with

@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import Metrics
 import PortPressure
+import Snapshotting
 import SockDiag
 import SocketModel
 import Synchronization

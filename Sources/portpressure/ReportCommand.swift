@@ -1,9 +1,9 @@
 import ArgumentParser
-import Exporter
 import Foundation
 import PortPressure
 import SockDiag
 import SocketModel
+import Snapshotting
 
 /// `portpressure report`: one snapshot of the current network namespace, for a person.
 struct ReportCommand: ParsableCommand {
@@ -65,14 +65,7 @@ struct ReportCommand: ParsableCommand {
     /// Where the snapshot comes from: the kernel, or a recording.
     private func source() throws -> any SnapshotSource {
         if let replay {
-            let range: EphemeralRange
-            if let portRange {
-                range = try EphemeralRange.parse(portRange: portRange, reservedPorts: reservedPorts ?? "")
-            } else {
-                let current = try EphemeralRangeReader.current()
-                range = reservedPorts == nil ? current : EphemeralRange(
-                    low: current.low, high: current.high, reservedPorts: try EphemeralRange.parseReservedPorts(reservedPorts!))
-            }
+            let range = try RecordedSnapshotSource.recordedRange(portRange: portRange, reservedPorts: reservedPorts)
             return RecordedSnapshotSource(path: replay, range: range)
         }
         return HostSnapshotter(client: try SockDiagClient(), recorder: try record.map { path throws(SockDiagError) in try DumpRecorder(path: path) })

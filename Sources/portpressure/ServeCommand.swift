@@ -6,6 +6,7 @@ import Logging
 import PortPressure
 import Probes
 import SockDiag
+import Snapshotting
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -17,7 +18,7 @@ struct ServeCommand: ParsableCommand {
         abstract: "Serve port-pressure metrics for Prometheus.",
         discussion: """
             Collection happens at scrape time: one SOCK_DIAG dump per scrape, shared by concurrent \
-            scrapes. Collectors: \(CollectorSet.all.map { "\($0.name) (\($0.summary))" }.joined(separator: "; ")). \
+            scrapes. Collectors: \(CollectorRegistry.all.map { "\($0.name) (\($0.summary))" }.joined(separator: "; ")). \
             SIGTERM or SIGINT stops it; SIGHUP reloads --config.file.
             """,
         version: BuildInfo.version
@@ -107,12 +108,9 @@ struct ServeCommand: ParsableCommand {
                 throw ExitCode(2)
             }
         }
-        var collectors: [any Collector] = []
-        if rangeCollector { collectors.append(RangeCollector()) }
-        if socketsCollector { collectors.append(SocketsCollector()) }
-        if udpCollector { collectors.append(UDPDuplicatesCollector()) }
-        if kernelCollector { collectors.append(KernelSettingsCollector()) }
-        if let probes { collectors.append(ProbesCollector(service: probes)) }
+        let enabled = ["range": rangeCollector, "sockets": socketsCollector, "udp": udpCollector, "kernel": kernelCollector,
+                       "probes": probesCollector]
+        let collectors = CollectorRegistry.enabled(disabled: Set(enabled.filter { !$0.value }.keys), probes: probes)
         let exporter = PortPressureExporter(
             configuration: .init(
                 collectors: collectors,
@@ -189,10 +187,4 @@ func makeLogger(level: Logger.Level, format: StructuredLogHandler.Format) -> Log
     var logger = Logger(label: "portpressure")
     logger.logLevel = level
     return logger
-}
-
-/// Every collector `serve` knows, for help texts.
-enum CollectorSet {
-    static let all: [any Collector] = [RangeCollector(), SocketsCollector(), UDPDuplicatesCollector(), KernelSettingsCollector(),
-                                        ProbesCollector(service: nil)]
 }

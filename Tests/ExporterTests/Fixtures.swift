@@ -2,6 +2,7 @@ import Exporter
 import Foundation
 import Logging
 import PortPressure
+import Snapshotting
 import SocketModel
 import Synchronization
 

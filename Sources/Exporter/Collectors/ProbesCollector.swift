@@ -5,7 +5,8 @@ import Probes
 /// reason and configuration, and the reload status. The probes run on their own schedule;
 /// a scrape reads their last results and counters (it never waits for a probe).
 public struct ProbesCollector: Collector {
-    public let name = "probes"
+    public static let collectorName = "probes"
+    public let name = ProbesCollector.collectorName
     public let summary = "active probes from --config.file: last success and duration, runs, failures by reason, reload status"
     private let service: ProbeService?
 

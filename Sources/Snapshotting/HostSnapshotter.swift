@@ -3,42 +3,6 @@ import SockDiag
 import SocketModel
 import Synchronization
 
-/// Why a snapshot of the host's sockets could not be taken.
-public enum SnapshotError: Error, Sendable, CustomStringConvertible {
-    case range(EphemeralRangeError)
-    case sockDiag(SockDiagError)
-
-    public var description: String {
-        switch self {
-        case let .range(error): "reading the ephemeral port range: \(error)"
-        case let .sockDiag(error): "reading sockets: \(error)"
-        }
-    }
-}
-
-/// A snapshot and how it was taken.
-public struct TakenSnapshot: Sendable {
-    public var snapshot: Snapshot
-    /// Summed over the four dumps (TCP and UDP, IPv4 and IPv6).
-    public var statistics: DumpStatistics
-}
-
-/// Where snapshots come from: the live kernel (`HostSnapshotter`) or a recording
-/// (`RecordedSnapshotSource`).
-public protocol SnapshotSource: Sendable {
-    /// The effective ephemeral range, read fresh.
-    func range() throws(SnapshotError) -> EphemeralRange
-    /// One snapshot against `range`.
-    func take(options: AnalysisOptions, range: EphemeralRange) throws(SnapshotError) -> TakenSnapshot
-}
-
-extension SnapshotSource {
-    /// One snapshot against a freshly read range.
-    public func take(options: AnalysisOptions) throws(SnapshotError) -> TakenSnapshot {
-        try take(options: options, range: try range())
-    }
-}
-
 /// Takes port-pressure snapshots of the network namespace the client was created in: reads
 /// the effective range, dumps every TCP and UDP socket of both families into one analyzer,
 /// asks the kernel which socket of each kept duplicate UDP 4-tuple receives, and resolves
@@ -129,31 +93,5 @@ public final class HostSnapshotter: SnapshotSource {
             }
             .resolvingCgroupPaths { cgroups.path(for: $0) }
         return TakenSnapshot(snapshot: snapshot, statistics: total)
-    }
-}
-
-/// Snapshots from a file written by `DumpRecorder` (`portpressure report --record`): the same
-/// analysis, without the kernel. Which duplicate socket receives and cgroup paths can't be
-/// asked of a recording, so they stay unknown. The range is the caller's (a recording holds
-/// sockets only).
-public struct RecordedSnapshotSource: SnapshotSource {
-    public let path: String
-    public let ephemeralRange: EphemeralRange
-
-    public init(path: String, range: EphemeralRange) {
-        self.path = path
-        self.ephemeralRange = range
-    }
-
-    public func range() throws(SnapshotError) -> EphemeralRange { ephemeralRange }
-
-    public func take(options: AnalysisOptions, range: EphemeralRange) throws(SnapshotError) -> TakenSnapshot {
-        var analyzer = PortPressureAnalyzer(range: range, options: options)
-        do {
-            let statistics = try DumpReplay.replay(fileAt: path, restart: { analyzer.reset() }) { analyzer.add($0) }
-            return TakenSnapshot(snapshot: analyzer.finish(), statistics: statistics)
-        } catch {
-            throw .sockDiag(error)
-        }
     }
 }
