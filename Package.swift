@@ -103,7 +103,8 @@ let package = Package(
         .testTarget(name: "SocketModelTests", dependencies: ["SocketModel"]),
         .testTarget(
             name: "SockDiagTests",
-            dependencies: ["SockDiag", "SocketModel", "TestSupport"],
+            // Snapshotting and PortPressure: recordings replayed through the whole snapshot pipeline.
+            dependencies: ["SockDiag", "SocketModel", "TestSupport", "Snapshotting", "PortPressure"],
             resources: [.copy("Fixtures")]
         ),
         .testTarget(name: "PortPressureTests", dependencies: ["PortPressure", "SocketModel"]),

@@ -42,43 +42,9 @@ public final class HostSnapshotter: SnapshotSource {
         }.flatMap { $0.range == range && $0.options == options ? $0 : nil }
             ?? PortPressureAnalyzer(range: range, options: options)
         defer { spareAnalyzer.withLock { $0 = analyzer } }
-        var total = DumpStatistics()
-        // TCP of both families in one request when the kernel takes it (one walk of its
-        // tables, not two); per family after a refusal, for the rest of the process.
-        var queries = combinedRefused.load(ordering: .relaxed) ? DumpQuery.everySocket : DumpQuery.everySocketCombined
-        // The client redoes one query's dump when the kernel marks it NLM_F_DUMP_INTR; the
-        // analyzer can only forget everything, so a restart retakes the whole snapshot
-        // (bounded): records from the queries before it must not be lost.
-        var attempts = 0
-        var complete = false
-        while !complete && attempts < SockDiagClient.maximumDumpAttempts {
-            attempts += 1
-            analyzer.reset()
-            var restarted = false
-            var refused = false
-            for query in queries {
-                do {
-                    let statistics = try client.dump(query, recorder: recorder, restart: { restarted = true }) { analyzer.add($0) }
-                    total.records += statistics.records
-                    total.messages += statistics.messages
-                    total.bytes += statistics.bytes
-                    total.retries += statistics.retries
-                } catch {
-                    guard query.family == nil, case let .kernel(errno, _) = error,
-                          [.invalidArgument, .noSuchFileOrDirectory, .notSupported].contains(errno) else {
-                        throw .sockDiag(error)
-                    }
-                    combinedRefused.store(true, ordering: .relaxed)
-                    queries = DumpQuery.everySocket
-                    refused = true
-                    attempts -= 1
-                    break
-                }
-                if restarted { break }
-            }
-            complete = !restarted && !refused
-        }
-        guard complete else { throw .sockDiag(.dumpInterrupted(attempts: SockDiagClient.maximumDumpAttempts)) }
+        analyzer.reset()
+        let total: DumpStatistics
+        do { total = try dumpEverySocket(into: &analyzer) } catch { throw .sockDiag(error) }
         let snapshot = analyzer.finish()
             .resolvingReceivers { duplicate in
                 do {
@@ -93,5 +59,25 @@ public final class HostSnapshotter: SnapshotSource {
             }
             .resolvingCgroupPaths { cgroups.path(for: $0) }
         return TakenSnapshot(snapshot: snapshot, statistics: total)
+    }
+
+    /// Every TCP and UDP socket of both families into `analyzer`. TCP of both families in one
+    /// request when the kernel takes it (one walk of its tables, not two); per family after a
+    /// refusal, for the rest of the process. The client redoes interrupted dumps (resetting
+    /// the analyzer); a refusal starts over here, and the recording is told so.
+    private func dumpEverySocket(into analyzer: inout PortPressureAnalyzer) throws(SockDiagError) -> DumpStatistics {
+        if !combinedRefused.load(ordering: .relaxed) {
+            do {
+                return try client.dump(DumpQuery.everySocketCombined, recorder: recorder,
+                                       restart: { analyzer.reset() }, visit: { analyzer.add($0) })
+            } catch {
+                guard case let .kernel(errno, _) = error,
+                      [.invalidArgument, .noSuchFileOrDirectory, .notSupported].contains(errno) else { throw error }
+                combinedRefused.store(true, ordering: .relaxed)
+                analyzer.reset()
+                try recorder?.restart()
+            }
+        }
+        return try client.dump(DumpQuery.everySocket, recorder: recorder, restart: { analyzer.reset() }, visit: { analyzer.add($0) })
     }
 }

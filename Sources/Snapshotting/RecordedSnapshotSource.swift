@@ -33,7 +33,7 @@ public struct RecordedSnapshotSource: SnapshotSource {
     public func take(options: AnalysisOptions, range: EphemeralRange) throws(SnapshotError) -> TakenSnapshot {
         var analyzer = PortPressureAnalyzer(range: range, options: options)
         do {
-            let statistics = try DumpReplay.replay(fileAt: path, restart: { analyzer.reset() }) { analyzer.add($0) }
+            let statistics = try DumpReplay.replay(fileAt: path) { analyzer.add($0) }
             return TakenSnapshot(snapshot: analyzer.finish(), statistics: statistics)
         } catch {
             throw .sockDiag(error)

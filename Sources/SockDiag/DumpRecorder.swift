@@ -41,6 +41,12 @@ public final class DumpRecorder: Sendable {
         if case let .failure(errno) = result { throw .system(operation: "close \(path)", errno: errno) }
     }
 
+    /// Marks everything recorded so far as void: the dumps start over (after an interrupted
+    /// dump, or a request the kernel refused), and a replay analyzes only what follows.
+    public func restart() throws(SockDiagError) {
+        try write(DumpRecordingFormat.frameHeader(kind: DumpRecordingFormat.kindRestart, proto: .tcp, family: nil, length: 0), payload: nil)
+    }
+
     func beginDump(proto: TransportProtocol, family: AddressFamily?) throws(SockDiagError) {
         try write(DumpRecordingFormat.frameHeader(kind: DumpRecordingFormat.kindDump, proto: proto, family: family, length: 0), payload: nil)
     }
@@ -69,32 +75,29 @@ public final class DumpRecorder: Sendable {
 
 /// Parses recordings made by `DumpRecorder`, through the same parser as live dumps.
 public enum DumpReplay {
-    /// Replays the file at `path`: `visit` sees every socket of every recorded dump; `restart`
-    /// is called before the retry of a dump the kernel marked interrupted. Throws
-    /// `.dumpInterrupted` when the last dump was interrupted and no retry was recorded.
+    /// Replays the file at `path`: `visit` sees every socket of the dumps after the last
+    /// restart frame (what the live visitor kept); the statistics are those the live dump
+    /// returned. Throws `.dumpInterrupted` when the last dump was interrupted and no restart
+    /// follows (the live dump gave up).
     @discardableResult
-    public static func replay(
-        fileAt path: String, restart: () -> Void = {}, visit: (SocketRecord) -> Void
-    ) throws(SockDiagError) -> DumpStatistics {
+    public static func replay(fileAt path: String, visit: (SocketRecord) -> Void) throws(SockDiagError) -> DumpStatistics {
         let bytes = try readWholeFile(path)
-        return try replay(bytes: bytes, restart: restart, visit: visit)
+        return try replay(bytes: bytes, visit: visit)
     }
 
     /// Replays a recording held in memory.
     @discardableResult
-    public static func replay(
-        bytes: [UInt8], restart: () -> Void = {}, visit: (SocketRecord) -> Void
-    ) throws(SockDiagError) -> DumpStatistics {
+    public static func replay(bytes: [UInt8], visit: (SocketRecord) -> Void) throws(SockDiagError) -> DumpStatistics {
         let result: Result<DumpRecordingFormat.Summary, WireError> = bytes.withUnsafeBytes { buffer in
             do throws(WireError) {
-                return .success(try DumpRecordingFormat.replay(buffer, restart: restart, visit: visit))
+                return .success(try DumpRecordingFormat.replay(buffer, visit: visit))
             } catch {
                 return .failure(error)
             }
         }
         switch result {
         case let .success(summary):
-            if summary.endsInterrupted { throw .dumpInterrupted(attempts: summary.dumps) }
+            if summary.endsInterrupted { throw .dumpInterrupted(attempts: summary.statistics.retries + 1) }
             return summary.statistics
         case let .failure(error):
             throw SockDiagError(error, request: "replay")

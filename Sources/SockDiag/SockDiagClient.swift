@@ -16,11 +16,16 @@ public final class SockDiagClient: Sendable {
     /// Attempts of one dump before `NLM_F_DUMP_INTR` is reported as `.dumpInterrupted`.
     public static let maximumDumpAttempts = 3
 
-    private let session: Mutex<NetlinkSession>
+    private let session: Mutex<any NetlinkTransport & ~Copyable>
 
     /// Opens and binds the netlink socket (`socket(AF_NETLINK, SOCK_RAW, NETLINK_SOCK_DIAG)`).
-    public init() throws(SockDiagError) {
-        session = Mutex(try NetlinkSession())
+    public convenience init() throws(SockDiagError) {
+        self.init(transport: try NetlinkSession())
+    }
+
+    /// A client over another transport: tests script the kernel's replies with one.
+    package init(transport: consuming sending some NetlinkTransport & ~Copyable) {
+        session = Mutex(transport)
     }
 
     /// Streams every socket matching `query` to `visit` as it is parsed from the receive buffer
@@ -33,9 +38,21 @@ public final class SockDiagClient: Sendable {
         _ query: DumpQuery, recorder: DumpRecorder? = nil,
         restart: () -> Void = {}, visit: (SocketRecord) -> Void
     ) throws(SockDiagError) -> DumpStatistics {
-        try session.withLock { (session: inout NetlinkSession) throws(SockDiagError) -> DumpStatistics in
+        try dump([query], recorder: recorder, restart: restart, visit: visit)
+    }
+
+    /// Streams the sockets of every query in order to one visitor. When the kernel interrupts
+    /// any of the dumps, `restart` is called and the whole sequence is dumped again (the
+    /// visitor cannot forget one query's sockets alone), at most `maximumDumpAttempts` times;
+    /// the recorder then holds a restart frame, so a replay sees what the visitor kept.
+    @discardableResult
+    public func dump(
+        _ queries: [DumpQuery], recorder: DumpRecorder? = nil,
+        restart: () -> Void = {}, visit: (SocketRecord) -> Void
+    ) throws(SockDiagError) -> DumpStatistics {
+        try session.withLock { (session: inout any NetlinkTransport & ~Copyable) throws(SockDiagError) -> DumpStatistics in
             try SockDiagRequests.dump(
-                query, countOnly: false, maximumAttempts: Self.maximumDumpAttempts, transport: &session,
+                queries, countOnly: false, maximumAttempts: Self.maximumDumpAttempts, transport: &session,
                 recorder: recorder, restart: restart, visit: visit
             )
         }
@@ -44,9 +61,9 @@ public final class SockDiagClient: Sendable {
     /// The number of sockets matching `query`: the same dump, walking message headers only
     /// (no record is decoded). The floor any consumer of a dump can reach.
     public func count(_ query: DumpQuery) throws(SockDiagError) -> Int {
-        try session.withLock { (session: inout NetlinkSession) throws(SockDiagError) -> Int in
+        try session.withLock { (session: inout any NetlinkTransport & ~Copyable) throws(SockDiagError) -> Int in
             try SockDiagRequests.dump(
-                query, countOnly: true, maximumAttempts: Self.maximumDumpAttempts, transport: &session,
+                [query], countOnly: true, maximumAttempts: Self.maximumDumpAttempts, transport: &session,
                 recorder: nil, restart: {}, visit: { _ in }
             ).records
         }
@@ -65,7 +82,7 @@ public final class SockDiagClient: Sendable {
         proto: TransportProtocol, local: SocketEndpoint, remote: SocketEndpoint,
         interfaceIndex: UInt32 = 0, cookie: UInt64? = nil
     ) throws(SockDiagError) -> SocketRecord? {
-        try session.withLock { (session: inout NetlinkSession) throws(SockDiagError) -> SocketRecord? in
+        try session.withLock { (session: inout any NetlinkTransport & ~Copyable) throws(SockDiagError) -> SocketRecord? in
             try SockDiagRequests.lookup(
                 proto: proto, local: local, remote: remote, interfaceIndex: interfaceIndex, cookie: cookie, transport: &session
             )

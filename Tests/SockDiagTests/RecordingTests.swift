@@ -26,6 +26,10 @@ struct RecordingBuilder {
         bytes += DumpRecordingFormat.frameHeader(kind: DumpRecordingFormat.kindDump, proto: proto, family: family, length: 0)
     }
 
+    mutating func restart() {
+        bytes += DumpRecordingFormat.frameHeader(kind: DumpRecordingFormat.kindRestart, proto: .tcp, family: nil, length: 0)
+    }
+
     mutating func datagram(_ d: [UInt8], _ proto: TransportProtocol, _ family: AddressFamily) {
         bytes += DumpRecordingFormat.frameHeader(kind: DumpRecordingFormat.kindDatagram, proto: proto, family: family, length: d.count) + d
     }
@@ -33,9 +37,8 @@ struct RecordingBuilder {
 
 func replay(_ bytes: [UInt8]) throws(SockDiagError) -> (records: [SocketRecord], restarts: Int, statistics: DumpStatistics) {
     var records: [SocketRecord] = []
-    var restarts = 0
-    let statistics = try DumpReplay.replay(bytes: bytes, restart: { restarts += 1; records.removeAll() }) { records.append($0) }
-    return (records, restarts, statistics)
+    let statistics = try DumpReplay.replay(bytes: bytes) { records.append($0) }
+    return (records, statistics.retries, statistics)
 }
 
 @Suite struct RecordingFormatTests {
@@ -55,11 +58,16 @@ func replay(_ bytes: [UInt8]) throws(SockDiagError) -> (records: [SocketRecord],
         #expect(statistics.messages == 5)
     }
 
-    @Test func interruptedDumpFollowedByItsRetryRestarts() throws {
+    @Test func aRestartFrameVoidsEverythingBeforeIt() throws {
         var r = RecordingBuilder()
+        r.dump(.udp, .ipv4)
+        r.datagram(WireBuilder.sockDiagMessage(Samples.v6Listen) + WireBuilder.done(), .udp, .ipv4)
         r.dump(.tcp, .ipv4)
         r.datagram(WireBuilder.sockDiagMessage(Samples.v4Established, flags: NetlinkWire.flagMulti | NetlinkWire.flagDumpInterrupted)
                    + WireBuilder.done(), .tcp, .ipv4)
+        r.restart()
+        r.dump(.udp, .ipv4)
+        r.datagram(WireBuilder.done(), .udp, .ipv4)
         r.dump(.tcp, .ipv4)
         r.datagram(WireBuilder.sockDiagMessage(Samples.v4TimeWait) + WireBuilder.done(), .tcp, .ipv4)
         let (records, restarts, statistics) = try replay(r.bytes)
@@ -67,6 +75,30 @@ func replay(_ bytes: [UInt8]) throws(SockDiagError) -> (records: [SocketRecord],
         #expect(restarts == 1)
         #expect(statistics.retries == 1)
         #expect(statistics.records == 1)
+        // Messages of every dump, the void ones included, as the live dump counts them.
+        #expect(statistics.messages == 2 + 2 + 1 + 2)
+    }
+
+    @Test func aRefusedRequestBeforeARestartCountsForNothing() throws {
+        var r = RecordingBuilder()
+        r.dump(.tcp, .ipv4)
+        r.datagram(WireBuilder.error(-22), .tcp, .ipv4)
+        r.restart()
+        r.dump(.tcp, .ipv4)
+        r.datagram(WireBuilder.sockDiagMessage(Samples.v4TimeWait) + WireBuilder.done(), .tcp, .ipv4)
+        let (records, _, statistics) = try replay(r.bytes)
+        #expect(records == [Samples.v4TimeWait])
+        #expect(statistics == DumpStatistics(records: 1, messages: 2, bytes: statistics.bytes, retries: 0))
+    }
+
+    @Test func anInterruptedDumpWithoutARestartIsMalformed() {
+        var r = RecordingBuilder()
+        r.dump(.tcp, .ipv4)
+        r.datagram(WireBuilder.sockDiagMessage(Samples.v4Established, flags: NetlinkWire.flagMulti | NetlinkWire.flagDumpInterrupted)
+                   + WireBuilder.done(), .tcp, .ipv4)
+        r.dump(.tcp, .ipv4)
+        r.datagram(WireBuilder.sockDiagMessage(Samples.v4TimeWait) + WireBuilder.done(), .tcp, .ipv4)
+        #expect(throws: SockDiagError.self) { try replay(r.bytes) }
     }
 
     @Test func recordingThatEndsInterruptedIsReported() {

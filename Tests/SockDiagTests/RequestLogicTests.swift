@@ -14,19 +14,24 @@ struct ScriptedTransport: NetlinkTransport {
 
     let portID: UInt32 = 99
     var sequence: UInt32 = 100
-    var script: [[Reply]]     // per request, its replies in order
+    /// The replies to a request, given its bytes and how many requests came before it.
+    let answer: ([UInt8], Int) -> [Reply]
     var pending: [Reply] = []
     var sent: [[UInt8]] = []
     var abandoned = 0
     let buffer = DatagramBuffer()
 
-    init(_ script: [[Reply]]) { self.script = script }
+    /// Answers the requests in order, one entry of `script` each (none after the last).
+    init(_ script: [[Reply]]) { self.answer = { _, index in index < script.count ? script[index] : [] } }
+
+    /// Answers each request as `answer` decides from its bytes.
+    init(answering answer: @escaping ([UInt8], Int) -> [Reply]) { self.answer = answer }
 
     mutating func nextSequence() -> UInt32 { sequence += 1; return sequence }
 
     mutating func send(_ request: [UInt8]) throws(SockDiagError) {
+        pending = answer(request, sent.count)
         sent.append(request)
-        pending = script.isEmpty ? [] : script.removeFirst()
     }
 
     mutating func receive() throws(SockDiagError) -> UnsafeRawBufferPointer {
@@ -71,7 +76,7 @@ final class DatagramBuffer {
 
     func run(_ transport: inout ScriptedTransport, restarts: inout Int, records: inout [SocketRecord]) throws(SockDiagError) -> DumpStatistics {
         try SockDiagRequests.dump(
-            query, countOnly: false, maximumAttempts: 3, transport: &transport, recorder: nil,
+            [query], countOnly: false, maximumAttempts: 3, transport: &transport, recorder: nil,
             restart: { restarts += 1; records.removeAll() }, visit: { records.append($0) }
         )
     }
@@ -132,7 +137,7 @@ final class DatagramBuffer {
         var transport = ScriptedTransport([[.datagrams(cleanDump)]])
         var visited = 0
         let statistics = try SockDiagRequests.dump(
-            query, countOnly: true, maximumAttempts: 3, transport: &transport, recorder: nil, restart: {}, visit: { _ in visited += 1 }
+            [query], countOnly: true, maximumAttempts: 3, transport: &transport, recorder: nil, restart: {}, visit: { _ in visited += 1 }
         )
         #expect(statistics.records == 2)
         #expect(visited == 0)

@@ -7,10 +7,15 @@ import SocketModel
 ///     header    = "PPSD" version:u8(=1) byteOrder:u8(1 little, 2 big) reserved:u16(=0)
 ///     frame     = kind:u8 protocol:u8 family:u8 reserved:u8(=0) length:u32le payload[length]
 ///     kind 1    = a dump starts: protocol (IPPROTO_TCP 6 / IPPROTO_UDP 17), family (AF_INET 2 /
-///                 AF_INET6 10, or AF_UNSPEC 0 for a TCP dump of both), length 0; a dump that
-///                 follows an interrupted one is its retry
+///                 AF_INET6 10, or AF_UNSPEC 0 for a TCP dump of both), length 0
 ///     kind 2    = one datagram of the current dump, exactly as received (1 ... 1 MiB bytes);
 ///                 protocol and family repeat the dump's
+///     kind 3    = restart: every frame before it is void (the kernel interrupted a dump, or
+///                 refused a request, and the dumps started over); protocol 6, family 0,
+///                 length 0. Replay analyzes only the dumps after the last restart, as the
+///                 live visitor kept only those, and counts the void ones' messages, bytes and
+///                 interruptions into the statistics as the live dump did. An interrupted dump
+///                 must be followed by a restart or end the recording (the live dump gave up).
 ///
 /// Netlink headers are in the recording host's byte order, which the header names; replay
 /// refuses a recording from the other byte order rather than misread it.
@@ -23,6 +28,7 @@ enum DumpRecordingFormat {
 
     static let kindDump: UInt8 = 1
     static let kindDatagram: UInt8 = 2
+    static let kindRestart: UInt8 = 3
 
     static var hostByteOrder: UInt8 { 1.littleEndian == 1 ? 1 : 2 }
 
@@ -36,17 +42,21 @@ enum DumpRecordingFormat {
 
     struct Summary: Equatable {
         var statistics = DumpStatistics()
-        /// Dumps in the recording, retries included.
-        var dumps = 0
-        /// The last dump was marked `NLM_F_DUMP_INTR` and no retry follows.
+        /// The last dump was marked `NLM_F_DUMP_INTR` and no restart follows.
         var endsInterrupted = false
     }
 
+    /// One frame: its kind, protocol and family bytes, where it starts, and its payload.
+    struct Frame {
+        var offset: Int
+        var kind: UInt8
+        var proto: TransportProtocol
+        var payload: UnsafeRawBufferPointer
+    }
+
     /// Replays a recording through the same parser as a live dump: `visit` sees every socket of
-    /// every recorded dump; `restart` is called before the retry of an interrupted dump.
-    static func replay(
-        _ bytes: UnsafeRawBufferPointer, restart: () -> Void, visit: (SocketRecord) -> Void
-    ) throws(WireError) -> Summary {
+    /// the dumps after the last restart frame.
+    static func replay(_ bytes: UnsafeRawBufferPointer, visit: (SocketRecord) -> Void) throws(WireError) -> Summary {
         guard bytes.count >= headerSize, bytes.starts(with: magic) else {
             throw .malformed("not a portpressure dump recording (no PPSD header)")
         }
@@ -54,9 +64,68 @@ enum DumpRecordingFormat {
         guard bytes[5] == hostByteOrder else {
             throw .malformed("recording byte order \(bytes[5]) differs from this host's \(hostByteOrder)")
         }
+        var lastRestart = -1
+        try forEachFrame(bytes) { (frame: Frame) throws(WireError) in
+            if frame.kind == kindRestart { lastRestart = frame.offset }
+        }
 
         var summary = Summary()
+        // Before the last restart: dumps the live run discarded, counted but not analyzed. One
+        // that does not parse to its end (a refused request) counted for nothing live either.
+        var void: DumpParser?
+        func closeVoid() {
+            guard let parser = void, parser.isFinished else { return }
+            summary.statistics.messages += parser.messages
+            summary.statistics.bytes += parser.bytes
+            if parser.interrupted { summary.statistics.retries += 1 }
+        }
         var parser: DumpParser?
+        try forEachFrame(bytes) { (frame: Frame) throws(WireError) in
+            if frame.offset <= lastRestart {
+                switch frame.kind {
+                case kindDump:
+                    closeVoid()
+                    void = DumpParser(proto: frame.proto, expected: nil, countOnly: true)
+                case kindDatagram:
+                    guard void != nil else { throw .malformed("datagram before any dump frame") }
+                    // A void dump's bytes count only if it parses to its end: a failure ends it.
+                    do throws(WireError) { _ = try void!.consume(frame.payload) { _ in } } catch { void = nil }
+                default:
+                    closeVoid()
+                    void = nil
+                }
+                return
+            }
+            switch frame.kind {
+            case kindDump:
+                if let previous = parser {
+                    guard previous.isFinished else { throw .malformed("dump without NLMSG_DONE") }
+                    guard !previous.interrupted else { throw .malformed("an interrupted dump not followed by a restart frame") }
+                }
+                parser = DumpParser(proto: frame.proto, expected: nil)
+            case kindDatagram:
+                guard parser != nil else { throw .malformed("datagram before any dump frame") }
+                guard parser!.proto == frame.proto else { throw .malformed("datagram protocol differs from its dump's") }
+                let before = (parser!.records, parser!.messages, parser!.bytes)
+                _ = try parser!.consume(frame.payload, visit: visit)
+                summary.statistics.records += parser!.records - before.0
+                summary.statistics.messages += parser!.messages - before.1
+                summary.statistics.bytes += parser!.bytes - before.2
+            default:
+                throw .malformed("unknown frame kind \(frame.kind) at offset \(frame.offset)")
+            }
+        }
+        if let last = parser {
+            guard last.isFinished else { throw .malformed("recording ends inside a dump (no NLMSG_DONE)") }
+            summary.endsInterrupted = last.interrupted
+        }
+        return summary
+    }
+
+    /// Checks each frame's header and length and hands it to `body`, in order.
+    private static func forEachFrame(
+        _ bytes: UnsafeRawBufferPointer, _ body: (Frame) throws(WireError) -> Void
+    ) throws(WireError) {
         var offset = headerSize
         while offset < bytes.count {
             guard bytes.count - offset >= frameHeaderSize else {
@@ -75,39 +144,16 @@ enum DumpRecordingFormat {
                 throw .malformed("frame length \(length) exceeds the recording at offset \(offset)")
             }
             switch kind {
-            case kindDump:
-                guard length == 0 else { throw .malformed("dump frame with \(length) payload bytes") }
-                if let previous = parser {
-                    guard previous.isFinished else { throw .malformed("dump without NLMSG_DONE") }
-                    if previous.interrupted {
-                        restart()
-                        summary.statistics.retries += 1
-                        summary.statistics.records -= previous.records
-                    }
-                }
-                parser = DumpParser(proto: proto, expected: nil)
-                summary.dumps += 1
+            case kindDump, kindRestart:
+                guard length == 0 else { throw .malformed("\(kind == kindDump ? "dump" : "restart") frame with \(length) payload bytes") }
             case kindDatagram:
-                guard length >= 1, length <= maximumDatagram else {
-                    throw .malformed("datagram frame of \(length) bytes")
-                }
-                guard parser != nil else { throw .malformed("datagram before any dump frame") }
-                guard parser!.proto == proto else { throw .malformed("datagram protocol differs from its dump's") }
-                let datagram = UnsafeRawBufferPointer(rebasing: bytes[payloadStart..<(payloadStart + length)])
-                let before = (parser!.records, parser!.messages, parser!.bytes)
-                _ = try parser!.consume(datagram, visit: visit)
-                summary.statistics.records += parser!.records - before.0
-                summary.statistics.messages += parser!.messages - before.1
-                summary.statistics.bytes += parser!.bytes - before.2
+                guard length >= 1, length <= maximumDatagram else { throw .malformed("datagram frame of \(length) bytes") }
             default:
                 throw .malformed("unknown frame kind \(kind) at offset \(offset)")
             }
+            try body(Frame(offset: offset, kind: kind, proto: proto,
+                           payload: UnsafeRawBufferPointer(rebasing: bytes[payloadStart..<(payloadStart + length)])))
             offset = payloadStart + length
         }
-        if let last = parser {
-            guard last.isFinished else { throw .malformed("recording ends inside a dump (no NLMSG_DONE)") }
-            summary.endsInterrupted = last.interrupted
-        }
-        return summary
     }
 }
