@@ -5,7 +5,7 @@
 // Layering (each arrow is "imports"; data flows kernel -> records -> snapshot -> views):
 //   CMnl -> SockDiag -> SocketModel          netlink SOCK_DIAG, pure Swift values
 //   PortPressure -> SocketModel               one-pass analysis and report views (no C, no I/O)
-//   Metrics                                   Prometheus exposition writer (no C)
+//   Metrics                                   Prometheus exposition writer and process_* parsing (pure: no C, no I/O)
 //   ConnectX -> SockDiag                      userspace connectx() for TCP and UDP
 //   CMicroHTTPD, CZlib -> HTTPServer          embedded HTTP server
 //   Probes -> ConnectX, SockDiag, Metrics     active probes and their YAML config
@@ -35,10 +35,11 @@ let package = Package(
         .systemLibrary(name: "CMicroHTTPD", pkgConfig: "libmicrohttpd", providers: [.apt(["libmicrohttpd-dev"])]),
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
 
+        .target(name: "SystemCalls", dependencies: [.product(name: "SystemPackage", package: "swift-system")]),
         .target(name: "SocketModel"),
         .target(
             name: "SockDiag",
-            dependencies: ["CMnl", "SocketModel", .product(name: "SystemPackage", package: "swift-system")]
+            dependencies: ["CMnl", "SocketModel", "SystemCalls", .product(name: "SystemPackage", package: "swift-system")]
         ),
         .target(name: "PortPressure", dependencies: ["SocketModel"]),
         .target(name: "Metrics"),
@@ -63,7 +64,7 @@ let package = Package(
         .target(
             name: "Exporter",
             dependencies: [
-                "Snapshotting", "SockDiag", "SocketModel", "PortPressure", "Metrics", "Probes", "HTTPServer",
+                "Snapshotting", "SockDiag", "SocketModel", "PortPressure", "Metrics", "Probes", "HTTPServer", "SystemCalls",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -104,7 +105,7 @@ let package = Package(
         .testTarget(
             name: "SockDiagTests",
             // Snapshotting and PortPressure: recordings replayed through the whole snapshot pipeline.
-            dependencies: ["SockDiag", "SocketModel", "TestSupport", "Snapshotting", "PortPressure"],
+            dependencies: ["SockDiag", "SocketModel", "SystemCalls", "TestSupport", "Snapshotting", "PortPressure"],
             resources: [.copy("Fixtures")]
         ),
         .testTarget(name: "PortPressureTests", dependencies: ["PortPressure", "SocketModel"]),

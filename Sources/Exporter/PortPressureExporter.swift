@@ -21,6 +21,8 @@ public struct ScrapeResult: Sendable {
     public var collectors: [CollectorResult]
     /// The socket snapshot, when a collector of this scrape took one.
     public var snapshot: TakenSnapshot?
+    /// The exporter's own metrics (`ExporterMetricsCollector`); empty when disabled.
+    public var exporterFamilies: [MetricFamily] = []
 }
 
 /// The exporter: enabled collectors, scrape coordination and the exposition of a scrape.
@@ -44,8 +46,7 @@ public final class PortPressureExporter: Sendable {
     }
 
     public let configuration: Configuration
-        private let logger: Logger
-    private let dumpRetries = Atomic<Int>(0)
+    private let logger: Logger
     /// The last error of each collector, to log once per change of state.
     private let lastErrors = Mutex<[String: String]>([:])
     /// Duplicate UDP tuples seen in the previous snapshot, to log new ones.
@@ -57,8 +58,11 @@ public final class PortPressureExporter: Sendable {
         self.logger = logger
         let collectors = configuration.collectors
         let analysis = configuration.analysis
+        let exporterMetrics = configuration.exporterMetrics
+            ? ExporterMetricsCollector(version: configuration.version, revision: configuration.revision) : nil
         coordinator = ScrapeCoordinator { selection in
-            Self.collect(collectors.filter { selection.contains($0.name) }, source: source, analysis: analysis)
+            Self.collect(collectors.filter { selection.contains($0.name) }, exporterMetrics: exporterMetrics,
+                         source: source, analysis: analysis)
         }
     }
 
@@ -88,21 +92,13 @@ public final class PortPressureExporter: Sendable {
         }
         writer.write(success)
         writer.write(duration)
-        if configuration.exporterMetrics {
-            writer.write(MetricFamily(name: "portpressure_sock_diag_dump_retries_total",
-                                      help: "SOCK_DIAG dumps redone because the kernel marked them interrupted (NLM_F_DUMP_INTR).",
-                                      type: .counter, value: Double(dumpRetries.load(ordering: .relaxed))))
-            var build = MetricFamily(name: "portpressure_build_info",
-                                     help: "A metric with a constant 1 labelled by version, revision and Swift version.",
-                                     type: .gauge, labelNames: ["version", "revision", "swift_version"])
-            build.append(1, configuration.version, configuration.revision, BuildFacts.swiftVersion)
-            writer.write(build)
-            writer.write(contentsOf: ProcessMetrics.collect())
-        }
+        writer.write(contentsOf: result.exporterFamilies)
         return writer.finish()
     }
 
-    private static func collect(_ collectors: [any Collector], source: any SnapshotSource, analysis: AnalysisOptions) -> ScrapeResult {
+    /// One collection: every I/O of a scrape happens here, before anything is rendered.
+    private static func collect(_ collectors: [any Collector], exporterMetrics: ExporterMetricsCollector?,
+                                source: any SnapshotSource, analysis: AnalysisOptions) -> ScrapeResult {
         let scrape = Scrape(source: source, options: analysis)
         var results: [CollectorResult] = []
         for collector in collectors {
@@ -114,15 +110,17 @@ public final class PortPressureExporter: Sendable {
             let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
             results.append(CollectorResult(name: collector.name, families: families, error: error, durationSeconds: seconds))
         }
-        return ScrapeResult(collectors: results, snapshot: scrape.takenSnapshot)
+        var result = ScrapeResult(collectors: results, snapshot: scrape.takenSnapshot)
+        if let exporterMetrics {
+            exporterMetrics.countDumpRetries(scrape.takenSnapshot?.statistics.retries ?? 0)
+            result.exporterFamilies = (try? exporterMetrics.collect(scrape)) ?? []
+        }
+        return result
     }
 
     /// Logs what changed: collector failures and recoveries (once per change, not per scrape),
     /// and duplicate UDP 4-tuples that were not there in the previous snapshot.
     private func observe(_ result: ScrapeResult) {
-        if let statistics = result.snapshot?.statistics, statistics.retries > 0 {
-            dumpRetries.add(statistics.retries, ordering: .relaxed)
-        }
         let changes: [(String, String?, String?)] = lastErrors.withLock { last in
             var changes: [(String, String?, String?)] = []
             for collector in result.collectors where last[collector.name] != collector.error {
@@ -154,20 +152,5 @@ public final class PortPressureExporter: Sendable {
                 "sockets": "\(sockets.joined(separator: "; "))",
             ])
         }
-    }
-}
-
-/// Facts fixed at build time.
-public enum BuildFacts {
-    public static var swiftVersion: String {
-        #if swift(>=6.3)
-        "6.3"
-        #elseif swift(>=6.2)
-        "6.2"
-        #elseif swift(>=6.1)
-        "6.1"
-        #else
-        "6.0"
-        #endif
     }
 }

@@ -1,14 +1,9 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#endif
-
 /// The standard `process_*` metrics of the running process, read from `/proc/self` (Linux).
 ///
-/// The parsing lives in pure functions (`parseStat`, `parseMaxOpenFiles`, `parseBootTime`)
-/// tested on recorded text; `collect()` only reads the files and assembles families. A value
-/// that cannot be read is left out rather than reported as 0.
+/// Pure: parsing (`parseStat`, `parseMaxOpenFiles`, `parseBootTime`), tested on recorded
+/// text, and the families from what was read. Reading `/proc` is the exporter's, in
+/// collection (`ExporterMetricsCollector`). A value that cannot be read is left out rather
+/// than reported as 0.
 public enum ProcessMetrics {
     /// The fields of `/proc/<pid>/stat` that the metrics use.
     public struct Stat: Sendable, Hashable {
@@ -87,57 +82,6 @@ public enum ProcessMetrics {
                 type: .gauge, value: Double(bootTime) + Double(stat.startTicks) / ticksPerSecond))
         }
         return families
-    }
-
-    /// Reads `/proc/self/stat`, `/proc/self/limits`, `/proc/stat` and `/proc/self/fd` and
-    /// returns the families that could be read.
-    public static func collect() -> [MetricFamily] {
-        families(
-            stat: readFile("/proc/self/stat").flatMap(parseStat),
-            bootTime: readFile("/proc/stat").flatMap(parseBootTime),
-            maxOpenFiles: readFile("/proc/self/limits").flatMap(parseMaxOpenFiles),
-            openFiles: countOpenFiles(),
-            ticksPerSecond: Double(sysconf(Int32(_SC_CLK_TCK))),
-            pageSize: Double(sysconf(Int32(_SC_PAGESIZE))))
-    }
-
-    // MARK: I/O
-
-    /// Reads a (small, procfs) file whole with open(2)/read(2), or nil on any error.
-    static func readFile(_ path: String) -> String? {
-        let fd = retryingEINTR { open(path, O_RDONLY | O_CLOEXEC) }
-        guard fd >= 0 else { return nil }
-        defer { close(fd) }
-        var bytes: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 4096)
-        while bytes.count < 1 << 20 {
-            let n = chunk.withUnsafeMutableBytes { buffer in retryingEINTR { read(fd, buffer.baseAddress, buffer.count) } }
-            if n < 0 { return nil }
-            if n == 0 { break }
-            bytes.append(contentsOf: chunk[..<n])
-        }
-        return String(decoding: bytes, as: UTF8.self)
-    }
-
-    /// The entries of `/proc/self/fd`, not counting the descriptor used to list them.
-    static func countOpenFiles() -> Int? {
-        guard let directory = opendir("/proc/self/fd") else { return nil }
-        defer { closedir(directory) }
-        let own = dirfd(directory)
-        var count = 0
-        while let entry = readdir(directory) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
-            guard name != ".", name != "..", Int32(name) != own else { continue }
-            count += 1
-        }
-        return count
-    }
-
-    private static func retryingEINTR<T: BinaryInteger>(_ call: () -> T) -> T {
-        while true {
-            let result = call()
-            if result >= 0 || errno != EINTR { return result }
-        }
     }
 }
 

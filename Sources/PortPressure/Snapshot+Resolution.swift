@@ -1,7 +1,8 @@
 import SocketModel
 
 // The analysis is pure; what needs I/O (asking the kernel which socket receives, reading
-// cgroup paths) is done by the caller through these hooks, so tests can drive them too.
+// cgroup paths) is done through these hooks by the snapshot pipeline (Snapshotting's
+// HostSnapshotter), in collection, before anything is rendered; tests drive them too.
 
 extension Snapshot {
     /// Asks `lookup` which socket receives each kept duplicate UDP 4-tuple

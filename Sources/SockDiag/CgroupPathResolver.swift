@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Musl)
 import Musl
 #endif
+import SystemCalls
 import Synchronization
 
 /// Turns cgroup v2 ids (`INET_DIAG_CGROUP_ID`) into cgroup paths like `/system.slice/nginx.service`.
@@ -15,7 +16,7 @@ public final class CgroupPathResolver: Sendable {
     /// Where cgroup2 is mounted, from `/proc/self/mountinfo`: `/sys/fs/cgroup` on unified
     /// hosts, `/sys/fs/cgroup/unified` on hybrid ones; nil when cgroup2 is not mounted.
     public static func unifiedMountPoint() -> String? {
-        guard let text = try? ProcFile.text("/proc/self/mountinfo") else { return nil }
+        guard let text = try? WholeFile.text("/proc/self/mountinfo") else { return nil }
         return cgroup2MountPoint(mountinfo: text)
     }
 
@@ -83,23 +84,18 @@ public final class CgroupPathResolver: Sendable {
         var visited = 0
         while let (relative, depth) = pending.popLast(), visited < maximumDirectories {
             visited += 1
-            guard depth < maximumDepth, let directory = opendir(root + relative) else { continue }
-            defer { closedir(directory) }
-            while let entry = readdir(directory) {
-                let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
-                    String(decoding: raw.prefix(while: { $0 != 0 }), as: UTF8.self)
-                }
-                if name == "." || name == ".." { continue }
-                let child = relative + "/" + name
-                var isDirectory = entry.pointee.d_type == UInt8(DT_DIR)
-                var inode = UInt64(entry.pointee.d_ino)
-                if entry.pointee.d_type == UInt8(DT_UNKNOWN) {
+            guard depth < maximumDepth else { continue }
+            try? Directory.forEachEntry(root + relative) { entry in
+                let child = relative + "/" + entry.name
+                var isDirectory = entry.isDirectory ?? false
+                var inode = entry.inode
+                if entry.isDirectory == nil {
                     var info = stat()
-                    guard lstat(root + child, &info) == 0 else { continue }
+                    guard lstat(root + child, &info) == 0 else { return }
                     isDirectory = info.st_mode & S_IFMT == S_IFDIR
                     inode = UInt64(info.st_ino)
                 }
-                guard isDirectory, paths.count < maximumDirectories else { continue }
+                guard isDirectory, paths.count < maximumDirectories else { return }
                 paths[inode] = child
                 pending.append((child, depth + 1))
             }

@@ -1,3 +1,4 @@
+import SystemCalls
 import SocketModel
 import Synchronization
 import SystemPackage
@@ -106,7 +107,7 @@ public enum DumpReplay {
 
     static func readWholeFile(_ path: String) throws(SockDiagError) -> [UInt8] {
         do {
-            return try ProcFile.read(path, limit: 1 << 30)
+            return try WholeFile.read(path, limit: 1 << 30)
         } catch {
             throw .system(operation: "read \(path)", errno: error)
         }

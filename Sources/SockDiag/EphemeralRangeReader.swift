@@ -1,3 +1,4 @@
+import SystemCalls
 import SocketModel
 import SystemPackage
 
@@ -24,7 +25,7 @@ public enum EphemeralRangeReader {
 
     private static func text(_ path: String) throws(EphemeralRangeError) -> String {
         do {
-            return try ProcFile.text(path)
+            return try WholeFile.text(path)
         } catch {
             throw .unreadable(path: path, reason: "\(error) (errno \(error.rawValue))")
         }

@@ -1,3 +1,5 @@
+import SystemCalls
+
 /// Kernel settings that shape ephemeral-port pressure, read from `/proc/sys` of the calling
 /// thread's network namespace.
 public enum KernelSettings {
@@ -16,7 +18,7 @@ public enum KernelSettings {
         var settings: [(name: String, value: Double)] = []
         for name in names {
             let path = procSys + "/" + name.split(separator: ".").joined(separator: "/")
-            guard let text = try? ProcFile.text(path),
+            guard let text = try? WholeFile.text(path),
                   let value = Double(text.trimmingSurrounding([" ", "\t", "\n"])) else { continue }
             settings.append((name, value))
         }

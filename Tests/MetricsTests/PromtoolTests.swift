@@ -43,7 +43,8 @@ import Metrics
         odd.append(.infinity, "inf")
         families.append(odd)
         families.append(MetricFamily(name: "portpressure_sock_diag_dump_retries_total", help: "Dump retries.", type: .counter, value: 0))
-        families += ProcessMetrics.collect()
+        families += ProcessMetrics.families(stat: ProcessMetrics.parseStat(ProcessMetricsTests.stat), bootTime: 1_700_000_000,
+                                            maxOpenFiles: .infinity, openFiles: 7, ticksPerSecond: 100, pageSize: 4096)
         let bytes = ExpositionFormat.text.render(families)
         let (status, output) = try Self.checkMetrics(bytes)
         #expect(status == 0, "promtool: \(output)\n--- input ---\n\(String(decoding: bytes, as: UTF8.self))")

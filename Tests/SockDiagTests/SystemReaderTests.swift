@@ -4,6 +4,7 @@ import Glibc
 import Testing
 @testable import SockDiag
 import SocketModel
+import SystemCalls
 import SystemPackage
 import TestSupport
 
@@ -35,7 +36,7 @@ import TestSupport
         let ns = try NetworkNamespace()
         let reserved = stride(from: 30001, through: 31359, by: 2).map(String.init).joined(separator: ",")
         try ns.setPortRange(low: 30000, high: 39999, reserved: reserved)
-        let (range, text) = try ns.run { (try EphemeralRangeReader.current(), try ProcFile.text(EphemeralRangeReader.reservedPortsPath)) }
+        let (range, text) = try ns.run { (try EphemeralRangeReader.current(), try WholeFile.text(EphemeralRangeReader.reservedPortsPath)) }
         #expect(text.utf8.count > 4000)
         #expect(range.reservedInRange == 680)
         #expect(range.limit == 10000 - 680)
@@ -46,8 +47,8 @@ import TestSupport
         defer { unlink(path) }
         let text = String(repeating: "0123456789abcdef", count: 10_000)
         try writeText(path, text)
-        #expect(try ProcFile.text(path) == text)
-        #expect(throws: Errno.fileTooLarge) { try ProcFile.read(path, limit: 1000) }
+        #expect(try WholeFile.text(path) == text)
+        #expect(throws: Errno.fileTooLarge) { try WholeFile.read(path, limit: 1000) }
     }
 
     @Test func unreadableFilesGiveTheErrno() {
@@ -165,7 +166,7 @@ import TestSupport
     /// The cgroup id the kernel reports for our own socket resolves to the cgroup
     /// /proc/self/cgroup names for us.
     @Test func ownSocketResolvesToOwnCgroup() throws {
-        let text = try ProcFile.text("/proc/self/cgroup")
+        let text = try WholeFile.text("/proc/self/cgroup")
         let own = try #require(text.split(separator: "\n").first { $0.hasPrefix("0::") }.map { String($0.dropFirst(3)) },
                                "a cgroup2 hierarchy")
         let ns = try NetworkNamespace()

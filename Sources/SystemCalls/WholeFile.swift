@@ -1,10 +1,11 @@
 import SystemPackage
 
-/// Reads small kernel files (`/proc/sys/...`) and recordings whole.
-enum ProcFile {
-    /// The file's bytes, read until end of file (`open`, `read` until 0, `close`); procfs files
-    /// report size 0, so the size is not asked. Fails with `EFBIG` past `limit` bytes.
-    static func read(_ path: String, limit: Int = 4 << 20) throws(Errno) -> [UInt8] {
+/// Reads a file whole: kernel files (`/proc/sys/...`, `/proc/self/stat`), which report size 0,
+/// and recordings of up to a GiB. The one whole-file reader.
+public enum WholeFile {
+    /// The file's bytes, read until end of file (`open`, `read` until 0, `close`); the size is
+    /// not asked, as procfs files report 0. Fails with `EFBIG` past `limit` bytes.
+    public static func read(_ path: String, limit: Int = 4 << 20) throws(Errno) -> [UInt8] {
         let descriptor: FileDescriptor
         do {
             descriptor = try FileDescriptor.open(path, .readOnly, options: [.closeOnExec])
@@ -32,8 +33,8 @@ enum ProcFile {
         }
     }
 
-    /// The file as UTF-8 text (invalid bytes replaced).
-    static func text(_ path: String) throws(Errno) -> String {
-        String(decoding: try read(path), as: UTF8.self)
+    /// The file as UTF-8 text (invalid bytes replaced), at most `limit` bytes.
+    public static func text(_ path: String, limit: Int = 4 << 20) throws(Errno) -> String {
+        String(decoding: try read(path, limit: limit), as: UTF8.self)
     }
 }
