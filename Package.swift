@@ -45,7 +45,7 @@ let package = Package(
         .target(name: "Metrics"),
         .target(
             name: "ConnectX",
-            dependencies: ["SockDiag", "SocketModel", .product(name: "SystemPackage", package: "swift-system")]
+            dependencies: ["SockDiag", "SocketModel", "SystemCalls", .product(name: "SystemPackage", package: "swift-system")]
         ),
         .target(
             name: "HTTPServer",
@@ -54,7 +54,7 @@ let package = Package(
         .target(
             name: "Probes",
             dependencies: [
-                "ConnectX", "SockDiag", "SocketModel", "Metrics",
+                "ConnectX", "SockDiag", "SocketModel", "Metrics", "SystemCalls",
                 .product(name: "SystemPackage", package: "swift-system"),
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "Logging", package: "swift-log"),
@@ -74,6 +74,7 @@ let package = Package(
                 "Exporter", "Snapshotting", "PortPressure", "SockDiag", "SocketModel", "ConnectX", "Probes", "HTTPServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "SystemPackage", package: "swift-system"),
             ]
         ),
         // Creates real socket populations (in a private network namespace) for tests and benchmarks.
@@ -86,7 +87,7 @@ let package = Package(
         // count-only SOCK_DIAG floor side by side inside a private network namespace.
         .executableTarget(
             name: "portpressure-bench",
-            dependencies: ["SockDiag", "SocketModel"],
+            dependencies: ["SockDiag", "SocketModel", "SystemCalls", .product(name: "SystemPackage", package: "swift-system")],
             path: "Benchmarks/PortPressureBench"
         ),
 

@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import SystemCalls
 
 /// A child started with posix_spawnp: stdin and stdout each either /dev/null or a pipe to us,
 /// stderr inherited (so a failing tool explains itself on the terminal).
@@ -68,8 +69,7 @@ struct ChildProcess {
         var text = ""
         var byte: UInt8 = 0
         while text.utf8.count < limit {
-            let n = read(stdoutFD, &byte, 1)
-            if n < 0 && errno == EINTR { continue }
+            let n = try? systemCall { read(stdoutFD, &byte, 1) }
             guard n == 1 else { throw BenchError("pid \(pid) ended its output before \(prefix.debugDescription): \(text)") }
             if byte == UInt8(ascii: "\n") {
                 let line = text.split(separator: "\n").last.map(String.init) ?? ""
@@ -89,7 +89,7 @@ struct ChildProcess {
     func wait() -> (status: Int32, cpuSeconds: Double) {
         var status: Int32 = 0
         var usage = rusage()
-        while wait4(pid, &status, 0, &usage) < 0 && errno == EINTR {}
+        _ = try? systemCall { wait4(pid, &status, 0, &usage) }
         if stdoutFD >= 0 { close(stdoutFD) }
         let cpu = seconds(usage.ru_utime) + seconds(usage.ru_stime)
         let code = status & 0x7f == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)

@@ -2,6 +2,8 @@
 import Glibc
 #endif
 import SockDiag
+import SystemCalls
+import SystemPackage
 
 /// The floor: what any consumer of a full SOCK_DIAG dump must pay. By default the same dumps
 /// portpressure makes (`DumpQuery.everySocketCombined`: TCP of both families in one request,
@@ -58,9 +60,10 @@ func httpGet(port: UInt16, path: String) throws -> (status: Int, bytes: Int) {
     var head: [UInt8] = []
     var total = 0
     while true {
-        let n = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
-        if n < 0 && errno == EINTR { continue }
-        guard n >= 0 else { throw BenchError("recv: \(String(cString: strerror(errno)))") }
+        let n: Int
+        do {
+            n = try buffer.withUnsafeMutableBytes { buffer throws(Errno) in try systemCall { recv(fd, buffer.baseAddress, buffer.count, 0) } }
+        } catch { throw BenchError("recv: \(error)") }
         if n == 0 { break }
         if head.count < 16 { head += buffer[0..<min(n, 16)] }
         total += n
@@ -97,18 +100,7 @@ func cpuSeconds(of pid: pid_t) throws -> Double {
 }
 
 func readFile(_ path: String) throws -> String {
-    let fd = open(path, O_RDONLY | O_CLOEXEC)
-    guard fd >= 0 else { throw BenchError("open \(path): \(String(cString: strerror(errno)))") }
-    defer { close(fd) }
-    var out: [UInt8] = []
-    var buffer = [UInt8](repeating: 0, count: 8192)
-    while true {
-        let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-        if n < 0 && errno == EINTR { continue }
-        if n <= 0 { break }
-        out += buffer[0..<n]
-    }
-    return String(decoding: out, as: UTF8.self)
+    do { return try WholeFile.text(path) } catch { throw BenchError("read \(path): \(error)") }
 }
 
 func writeFile(_ path: String, _ value: String) throws {

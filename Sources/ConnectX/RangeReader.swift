@@ -6,6 +6,7 @@ import Musl
 import SockDiag
 import SocketModel
 import Synchronization
+import SystemCalls
 import SystemPackage
 
 /// The namespace's ephemeral range, read fresh on every call for the price of two `pread(2)`s.

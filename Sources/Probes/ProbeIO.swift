@@ -3,23 +3,13 @@ import Glibc
 #elseif canImport(Musl)
 import Musl
 #endif
+import SystemCalls
 import SystemPackage
 
 /// The system calls a probe makes on its connected socket after ConnectX hands it over,
 /// each bounded by the run's deadline. The socket stays in blocking mode; every call that
 /// could wait is made with `MSG_DONTWAIT` after a `poll(2)`, so no call outlives the deadline.
 enum ProbeIO {
-    /// Runs a system call, retrying it while it fails with `EINTR` (the one place that does);
-    /// a return of -1 becomes the thrown `errno`.
-    static func retryingInterrupts<Result: BinaryInteger>(_ call: () -> Result) throws(Errno) -> Result {
-        while true {
-            let result = call()
-            if result != -1 { return result }
-            let error = Errno(rawValue: errno)
-            if error != .interrupted { throw error }
-        }
-    }
-
     /// `poll(2)` for `events` until `deadline`; `ETIMEDOUT` when the deadline passes first.
     /// Returns the events that occurred (an error condition counts: the next call reports it).
     static func wait(_ fd: CInt, for events: Int16, deadline: ContinuousClock.Instant) throws(Errno) -> Int16 {
@@ -27,7 +17,7 @@ enum ProbeIO {
             let remaining = deadline - ContinuousClock.now
             guard remaining > .zero else { throw .timedOut }
             var entry = pollfd(fd: fd, events: events, revents: 0)
-            let ready = try retryingInterrupts { poll(&entry, 1, milliseconds(remaining)) }
+            let ready = try systemCall { poll(&entry, 1, milliseconds(remaining)) }
             if ready > 0 { return entry.revents }
         }
     }
@@ -40,7 +30,7 @@ enum ProbeIO {
             _ = try wait(fd, for: Int16(POLLOUT), deadline: deadline)
             let sent = bytes.withUnsafeBytes { buffer in
                 Result { () throws(Errno) in
-                    try retryingInterrupts {
+                    try systemCall {
                         Glibc.send(fd, buffer.baseAddress.map { $0 + offset }, buffer.count - offset, CInt(MSG_NOSIGNAL | MSG_DONTWAIT))
                     }
                 }
@@ -55,7 +45,7 @@ enum ProbeIO {
         while true {
             _ = try wait(fd, for: Int16(POLLIN), deadline: deadline)
             do {
-                return try retryingInterrupts { recv(fd, buffer.baseAddress, buffer.count, CInt(MSG_DONTWAIT)) }
+                return try systemCall { recv(fd, buffer.baseAddress, buffer.count, CInt(MSG_DONTWAIT)) }
             } catch where error == .resourceTemporarilyUnavailable || error == .wouldBlock {
                 continue // woken without data (a datagram with a bad checksum was dropped)
             }
@@ -66,7 +56,7 @@ enum ProbeIO {
     static func cookie(_ fd: CInt) throws(Errno) -> UInt64 {
         var cookie: UInt64 = 0
         var length = socklen_t(MemoryLayout<UInt64>.size)
-        _ = try retryingInterrupts { getsockopt(fd, SOL_SOCKET, SO_COOKIE, &cookie, &length) }
+        _ = try systemCall { getsockopt(fd, SOL_SOCKET, SO_COOKIE, &cookie, &length) }
         return cookie
     }
 

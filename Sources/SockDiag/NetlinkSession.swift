@@ -5,6 +5,7 @@ import Musl
 #endif
 import CMnl
 import SocketModel
+import SystemCalls
 import SystemPackage
 
 /// One `NETLINK_SOCK_DIAG` socket (libmnl), its receive buffer and its sequence numbers.
@@ -66,7 +67,7 @@ struct NetlinkSession: NetlinkTransport, ~Copyable {
     mutating func send(_ request: [UInt8]) throws(SockDiagError) {
         if needsDrain { drain() }
         let result = request.withUnsafeBytes { bytes in
-            retryingOnInterrupt { mnl_socket_sendto(socket, bytes.baseAddress, bytes.count) }
+            Result { () throws(Errno) in try systemCall { mnl_socket_sendto(socket, bytes.baseAddress, bytes.count) } }
         }
         switch result {
         case let .success(sent) where sent == request.count:
@@ -81,12 +82,11 @@ struct NetlinkSession: NetlinkTransport, ~Copyable {
     /// `mnl_socket_recvfrom` into the session's buffer: one datagram, valid until the next call.
     /// `ENOSPC` means a datagram was larger than the buffer (truncated).
     func receive() throws(SockDiagError) -> UnsafeRawBufferPointer {
-        let result = retryingOnInterrupt { mnl_socket_recvfrom(socket, buffer.baseAddress, buffer.count) }
-        switch result {
-        case let .success(count):
+        do {
+            let count = try systemCall { mnl_socket_recvfrom(socket, buffer.baseAddress, buffer.count) }
             return UnsafeRawBufferPointer(rebasing: buffer[0..<Int(count)])
-        case let .failure(errno):
-            throw .system(operation: "recvfrom(NETLINK_SOCK_DIAG)", errno: errno)
+        } catch {
+            throw .system(operation: "recvfrom(NETLINK_SOCK_DIAG)", errno: error)
         }
     }
 
@@ -95,7 +95,7 @@ struct NetlinkSession: NetlinkTransport, ~Copyable {
     private mutating func drain() {
         let fd = mnl_socket_get_fd(socket)
         for _ in 0..<Self.maximumDatagrams {
-            let result = retryingOnInterrupt { recv(fd, buffer.baseAddress, buffer.count, Int32(MSG_DONTWAIT)) }
+            let result = Result { () throws(Errno) in try systemCall { recv(fd, buffer.baseAddress, buffer.count, Int32(MSG_DONTWAIT)) } }
             switch result {
             case let .success(count) where count > 0: continue
             case .failure(.noBufferSpace): continue  // an overflow report; keep reading

@@ -1,30 +1,21 @@
-#if canImport(Glibc)
-import Glibc
-#endif
+import SystemPackage
 
 /// Unbuffered, whole writes to standard output and standard error, shared by the subcommands:
 /// a reader of a pipe sees each line as soon as it is printed, and nothing is lost to a short
-/// write or EINTR.
+/// write or EINTR (swift-system's `writeAll` retries both).
 enum Console {
     /// Writes `text` as is to standard output.
-    static func out(_ text: String) { write(text, to: STDOUT_FILENO) }
+    static func out(_ text: String) { write(text, to: .standardOutput) }
 
     /// Writes `line` and a newline to standard output.
-    static func outLine(_ line: String) { write(line + "\n", to: STDOUT_FILENO) }
+    static func outLine(_ line: String) { write(line + "\n", to: .standardOutput) }
 
     /// Writes `line` and a newline to standard error.
-    static func errorLine(_ line: String) { write(line + "\n", to: STDERR_FILENO) }
+    static func errorLine(_ line: String) { write(line + "\n", to: .standardError) }
 
-    /// `write(2)` of all of `text`, retrying short writes and EINTR; gives up on other errors
-    /// (a closed pipe), as there is nowhere left to report them.
-    static func write(_ text: String, to fd: CInt) {
-        let bytes = Array(text.utf8)
-        var offset = 0
-        while offset < bytes.count {
-            let written = bytes[offset...].withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
-            if written < 0 && errno == EINTR { continue }
-            if written <= 0 { return }
-            offset += written
-        }
+    /// Writes all of `text`; gives up on an error (a closed pipe), as there is nowhere left
+    /// to report it.
+    static func write(_ text: String, to descriptor: FileDescriptor) {
+        _ = try? descriptor.writeAll(text.utf8)
     }
 }

@@ -4,12 +4,13 @@ import Glibc
 import Musl
 #endif
 import SocketModel
+import SystemCalls
 import SystemPackage
 
 /// A socket file descriptor: the raw number and the system calls ConnectX makes on it.
 ///
 /// Like `SystemPackage.FileDescriptor` it does not own the descriptor; `OwnedSocket` does.
-/// Every call retries `EINTR` through `systemCall` and throws the typed `Errno`.
+/// Every call retries `EINTR` through `SystemCalls.systemCall` and throws the typed `Errno`.
 struct SocketDescriptor: RawRepresentable, Hashable, Sendable {
     var rawValue: CInt
     init(rawValue: CInt) { self.rawValue = rawValue }
