@@ -7,7 +7,7 @@
 //   PortPressure -> SocketModel               one-pass analysis and report views (no C, no I/O)
 //   Metrics                                   Prometheus exposition writer and process_* parsing (pure: no C, no I/O)
 //   ConnectX -> SockDiag                      userspace connectx() for TCP and UDP
-//   CMicroHTTPD, CZlib -> HTTPServer          embedded HTTP server
+//   CMicroHTTPD, CZlib, SocketModel -> HTTPServer   embedded HTTP server (SocketModel: the endpoint grammar)
 //   Probes -> ConnectX, SockDiag, Metrics     active probes and their YAML config
 //   Snapshotting -> PortPressure, SockDiag    the snapshot pipeline (live kernel or recording): report and serve
 //   Exporter -> Snapshotting, Metrics, Probes, HTTPServer   collectors and their registry, scrapes, routes
@@ -49,7 +49,7 @@ let package = Package(
         ),
         .target(
             name: "HTTPServer",
-            dependencies: ["CMicroHTTPD", "CZlib", .product(name: "Logging", package: "swift-log")]
+            dependencies: ["CMicroHTTPD", "CZlib", "SocketModel", .product(name: "Logging", package: "swift-log")]
         ),
         .target(
             name: "Probes",

@@ -45,35 +45,16 @@ extension ConnectX {
         /// names an interface that does not exist (looked up in the calling thread's
         /// network namespace).
         public init?(parsing text: String, portOptional: Bool = false) {
-            var hostPart: Substring
-            var portPart: Substring?
-            if text.hasPrefix("[") {
-                guard let close = text.firstIndex(of: "]") else { return nil }
-                hostPart = text[text.index(after: text.startIndex)..<close]
-                let rest = text[text.index(after: close)...]
-                if !rest.isEmpty {
-                    guard rest.first == ":" else { return nil }
-                    portPart = rest.dropFirst()
-                }
-            } else if text.count(where: { $0 == ":" }) == 1, let colon = text.firstIndex(of: ":") {
-                hostPart = text[..<colon]
-                portPart = text[text.index(after: colon)...]
-            } else {
-                hostPart = text[...]
-            }
+            guard let parts = try? HostAndPort(splitting: text), let address = IPAddress(String(parts.address)) else { return nil }
             var scope: UInt32 = 0
-            if let percent = hostPart.firstIndex(of: "%") {
-                let zone = hostPart[hostPart.index(after: percent)...]
-                hostPart = hostPart[..<percent]
-                guard let index = Self.interfaceIndex(zone: String(zone)) else { return nil }
+            if let zone = parts.zone {
+                guard address.family == .ipv6, let index = Self.interfaceIndex(zone: String(zone)) else { return nil }
                 scope = index
             }
-            guard let address = IPAddress(String(hostPart)) else { return nil }
-            if scope != 0 && address.family != .ipv6 { return nil }
-            if text.hasPrefix("[") && address.family != .ipv6 { return nil }
+            if parts.bracketed && address.family != .ipv6 { return nil }
             let port: UInt16
-            if let portPart {
-                guard let value = UInt16(portPart) else { return nil }
+            if let portText = parts.port {
+                guard let value = HostAndPort.portNumber(portText) else { return nil }
                 port = value
             } else {
                 guard portOptional else { return nil }

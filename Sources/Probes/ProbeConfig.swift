@@ -136,56 +136,24 @@ private struct Parser {
         guard let (name, _) = try text("name", required: true), !name.isEmpty else {
             throw error(node, probe: probe, field: "name", "must not be empty")
         }
-        let (protoText, protoNode) = try text("protocol", required: true)!
-        let proto: TransportProtocol
-        switch protoText {
-        case "tcp": proto = .tcp
-        case "udp": proto = .udp
-        default: throw error(protoNode, probe: probe, field: "protocol", "\(protoText.debugDescription) is not tcp or udp")
-        }
-        let (targetText, targetNode) = try text("target", required: true)!
-        guard let target = ProbeTarget(parsing: targetText) else {
-            throw error(targetNode, probe: probe, field: "target",
-                        "\(targetText.debugDescription) is not host:port (a DNS name or an address, [brackets] around IPv6, a port from 1 to 65535)")
-        }
-        var source: ConnectX.Endpoint?
-        if let (sourceText, sourceNode) = try text("source", required: false) {
-            guard let parsed = ConnectX.Endpoint(parsing: sourceText, portOptional: true) else {
-                throw error(sourceNode, probe: probe, field: "source",
-                            "\(sourceText.debugDescription) is not an IP address with an optional port (10.0.0.1, 10.0.0.1:5000, [2001:db8::1]:5000, fe80::1%eth0)")
-            }
-            source = parsed
-        }
-        var method = ConnectOptions.Method.connectx
-        if let (methodText, methodNode) = try text("method", required: false) {
-            guard let parsed = ConnectOptions.Method(rawValue: methodText) else {
-                throw error(methodNode, probe: probe, field: "method", "\(methodText.debugDescription) is not connectx or plain")
-            }
-            method = parsed
-        }
-        func duration(_ field: String, default value: Duration) throws(ProbeConfigError) -> Duration {
-            guard let (durationText, durationNode) = try text(field, required: false) else { return value }
-            guard let parsed = ProbeDuration.parse(durationText) else {
-                throw error(durationNode, probe: probe, field: field,
-                            "\(durationText.debugDescription) is not a duration (write e.g. 15s, 500ms, 1m30s)")
-            }
-            return parsed
-        }
-        let interval = try duration("interval", default: ProbeDefinition.defaultInterval)
-        let timeout = try duration("timeout", default: ProbeDefinition.defaultTimeout)
+        let proto = try text("protocol", required: true)!.0
+        let target = try text("target", required: true)!.0
+        let source = try text("source", required: false)?.0
+        let method = try text("method", required: false)?.0
+        let interval = try text("interval", required: false)?.0
+        let timeout = try text("timeout", required: false)?.0
         let send = try payload(mapping["send"], probe: probe, field: "send")
         let expect = try payload(mapping["expect"], probe: probe, field: "expect")
-
-        let definition = ProbeDefinition(name: name, proto: proto, target: target, source: source, method: method,
-                                         interval: interval, timeout: timeout, send: send, expect: expect)
         do {
+            let definition = try ProbeDefinition(parsing: name, proto: proto, target: target, source: source, method: method,
+                                                 interval: interval, timeout: timeout, send: send, expect: expect)
             try definition.validate()
+            return definition
         } catch var invalid {
             invalid.file = file
             invalid.line = invalid.field.flatMap { mapping[$0]?.mark?.line } ?? node.mark?.line
             throw invalid
         }
-        return definition
     }
 
     /// `send`/`expect`: a string (sent as its UTF-8 bytes) or `{hex: "0a1b…"}`.

@@ -66,3 +66,50 @@ public struct ProbeDefinition: Sendable, Hashable {
         }
     }
 }
+
+extension ProbeDefinition {
+    /// A probe as written, in a probes file or on the command line: the one parser of its
+    /// fields for both. Not yet `validate()`d, so a caller can settle the interval first. An
+    /// error names the probe and the field as the probes file spells it (`protocol`, `target`,
+    /// `source`, `method`, `interval`, `timeout`). Payloads come decoded: their spelling
+    /// differs legitimately (`{hex: …}` in YAML, `--send-hex` on the command line).
+    public init(parsing name: String, proto protoText: String, target targetText: String, source sourceText: String? = nil,
+                method methodText: String? = nil, interval intervalText: String? = nil, timeout timeoutText: String? = nil,
+                send: [UInt8]? = nil, expect: [UInt8]? = nil) throws(ProbeConfigError) {
+        func invalid(_ field: String, _ text: String, _ expected: String) -> ProbeConfigError {
+            ProbeConfigError(probe: name, field: field, message: "\(text.debugDescription) is not \(expected)")
+        }
+        let proto: TransportProtocol
+        switch protoText {
+        case "tcp": proto = .tcp
+        case "udp": proto = .udp
+        default: throw invalid("protocol", protoText, "tcp or udp")
+        }
+        guard let target = ProbeTarget(parsing: targetText) else {
+            throw invalid("target", targetText,
+                          "host:port (a DNS name or an address, [brackets] around IPv6, a port from 1 to 65535)")
+        }
+        var source: ConnectX.Endpoint?
+        if let text = sourceText {
+            guard let parsed = ConnectX.Endpoint(parsing: text, portOptional: true) else {
+                throw invalid("source", text,
+                              "an IP address with an optional port (10.0.0.1, 10.0.0.1:5000, [2001:db8::1]:5000, fe80::1%eth0)")
+            }
+            source = parsed
+        }
+        var method = ConnectOptions.Method.connectx
+        if let text = methodText {
+            guard let parsed = ConnectOptions.Method(rawValue: text) else { throw invalid("method", text, "connectx or plain") }
+            method = parsed
+        }
+        func duration(_ field: String, _ text: String?, default value: Duration) throws(ProbeConfigError) -> Duration {
+            guard let text else { return value }
+            guard let parsed = ProbeDuration.parse(text) else { throw invalid(field, text, "a duration (write e.g. 15s, 500ms, 1m30s)") }
+            return parsed
+        }
+        self.init(name: name, proto: proto, target: target, source: source, method: method,
+                  interval: try duration("interval", intervalText, default: Self.defaultInterval),
+                  timeout: try duration("timeout", timeoutText, default: Self.defaultTimeout),
+                  send: send, expect: expect)
+    }
+}

@@ -15,24 +15,14 @@ public struct ProbeTarget: Sendable, Hashable, CustomStringConvertible {
     /// Parses `host:port`; nil when the port is missing, 0 or too large, an IPv6 literal is
     /// not in brackets, or the host is neither an address nor a DNS name.
     public init?(parsing text: String) {
-        let host: Substring
-        let portText: Substring
-        if text.hasPrefix("[") {
-            guard let close = text.firstIndex(of: "]"), text[text.index(after: close)...].first == ":" else { return nil }
-            host = text[text.index(after: text.startIndex)..<close]
-            portText = text[text.index(close, offsetBy: 2)...]
-            let address = host.split(separator: "%", maxSplits: 1, omittingEmptySubsequences: false)
-            guard let literal = IPAddress(String(address[0])), literal.family == .ipv6 else { return nil }
-            if address.count == 2 && address[1].isEmpty { return nil }
+        guard let parts = try? HostAndPort(splitting: text), let portText = parts.port,
+              let port = HostAndPort.portNumber(portText), port != 0 else { return nil }
+        if parts.bracketed {
+            guard let literal = IPAddress(String(parts.address)), literal.family == .ipv6, parts.zone?.isEmpty != true else { return nil }
         } else {
-            guard let colon = text.lastIndex(of: ":") else { return nil }
-            host = text[..<colon]
-            portText = text[text.index(after: colon)...]
-            guard !host.contains(":") else { return nil }
-            guard IPAddress(String(host)) != nil || Self.isHostName(host) else { return nil }
+            guard IPAddress(String(parts.host)) != nil || Self.isHostName(parts.host) else { return nil }
         }
-        guard !portText.isEmpty, portText.utf8.allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }), let port = UInt16(portText), port != 0 else { return nil }
-        self.init(host: String(host), port: port)
+        self.init(host: String(parts.host), port: port)
     }
 
     /// The address when `host` is a literal (the zone, if any, is not part of it).

@@ -185,28 +185,14 @@ public struct SocketEndpoint: Sendable, Hashable, Comparable, CustomStringConver
 
     /// Parses `1.2.3.4:80`, `[::1]:80`; with `portOptional`, also `1.2.3.4`, `::1` and `[::1]` (port 0).
     public init?(_ text: String, portOptional: Bool = false) {
-        if text.hasPrefix("[") {
-            guard let close = text.firstIndex(of: "]") else { return nil }
-            guard let address = IPAddress(String(text[text.index(after: text.startIndex)..<close])) else { return nil }
-            let rest = text[text.index(after: close)...]
-            if rest.isEmpty {
-                guard portOptional else { return nil }
-                self.init(address: address, port: 0)
-                return
-            }
-            guard rest.hasPrefix(":"), let port = UInt16(rest.dropFirst()) else { return nil }
-            self.init(address: address, port: port)
+        guard let parts = try? HostAndPort(splitting: text), let address = IPAddress(String(parts.host)) else { return nil }
+        guard let portText = parts.port else {
+            guard portOptional else { return nil }
+            self.init(address: address, port: 0)
             return
         }
-        let colons = text.filter { $0 == ":" }.count
-        if colons == 1, let colon = text.firstIndex(of: ":") {
-            guard let address = IPAddress(String(text[..<colon])), address.family == .ipv4,
-                  let port = UInt16(text[text.index(after: colon)...]) else { return nil }
-            self.init(address: address, port: port)
-            return
-        }
-        guard portOptional, let address = IPAddress(text) else { return nil }
-        self.init(address: address, port: 0)
+        guard let port = HostAndPort.portNumber(portText) else { return nil }
+        self.init(address: address, port: port)
     }
 
     public static func < (lhs: Self, rhs: Self) -> Bool {

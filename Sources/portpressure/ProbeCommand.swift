@@ -19,16 +19,14 @@ struct ProbeCommand: ParsableCommand {
             """
     )
 
-    enum Transport: String, ExpressibleByArgument, CaseIterable { case tcp, udp }
-
     @Option(name: .customLong("config.file"), help: ArgumentHelp("A probes file (YAML), as for serve.", valueName: "file"))
     var configFile: String?
 
     @Option(help: ArgumentHelp("One probe toward HOST:PORT (a name or an address).", valueName: "HOST:PORT"))
     var target: String?
 
-    @Option(name: .customLong("protocol"), help: "tcp or udp (with --target).")
-    var transport: Transport = .tcp
+    @Option(name: .customLong("protocol"), help: ArgumentHelp("tcp or udp (with --target).", valueName: "protocol"))
+    var transport = "tcp"
 
     @Option(help: ArgumentHelp("Source address, optionally with a port (with --target).", valueName: "IP[:PORT]"))
     var source: String?
@@ -93,23 +91,6 @@ struct ProbeCommand: ParsableCommand {
         func invalid(_ option: String, _ message: String) -> ProbeConfigError {
             ProbeConfigError(field: option, message: message)
         }
-        let text = target ?? ""
-        guard let parsedTarget = ProbeTarget(parsing: text) else {
-            throw invalid("--target", "\(text.debugDescription) is not HOST:PORT (a name or an address, [brackets] around IPv6)")
-        }
-        var from: ConnectX.Endpoint?
-        if let source {
-            guard let parsed = ConnectX.Endpoint(parsing: source, portOptional: true) else {
-                throw invalid("--source", "\(source.debugDescription) is not an IP address with an optional port")
-            }
-            from = parsed
-        }
-        guard let parsedMethod = ConnectOptions.Method(rawValue: method) else {
-            throw invalid("--method", "\(method.debugDescription) is not connectx or plain")
-        }
-        guard let parsedTimeout = ProbeDuration.parse(timeout) else {
-            throw invalid("--timeout", "\(timeout.debugDescription) is not a duration (write e.g. 2s, 500ms)")
-        }
         func payload(_ text: String?, hex: String?, option: String) throws(ProbeConfigError) -> [UInt8]? {
             if let text { return Array(text.utf8) }
             guard let hex else { return nil }
@@ -118,11 +99,17 @@ struct ProbeCommand: ParsableCommand {
             case .failure(let problem): throw invalid(option, problem.message)
             }
         }
-        let probe = ProbeDefinition(
-            name: parsedTarget.description, proto: transport == .tcp ? .tcp : .udp, target: parsedTarget, source: from,
-            method: parsedMethod, interval: max(parsedTimeout, ProbeDefinition.defaultInterval), timeout: parsedTimeout,
-            send: try payload(send, hex: sendHex, option: "--send-hex"), expect: try payload(expect, hex: expectHex, option: "--expect-hex"))
-        do { try probe.validate() } catch {
+        let sendBytes = try payload(send, hex: sendHex, option: "--send-hex")
+        let expectBytes = try payload(expect, hex: expectHex, option: "--expect-hex")
+        var probe: ProbeDefinition
+        do {
+            probe = try ProbeDefinition(parsing: target ?? "", proto: transport, target: target ?? "", source: source, method: method,
+                                        timeout: timeout, send: sendBytes, expect: expectBytes)
+            // One run: the interval only needs to hold the timeout.
+            probe.name = probe.target.description
+            probe.interval = max(probe.timeout, ProbeDefinition.defaultInterval)
+            try probe.validate()
+        } catch {
             throw invalid("--\(error.field ?? "target")", error.message)
         }
         return probe

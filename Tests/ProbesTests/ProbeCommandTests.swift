@@ -58,7 +58,7 @@ extension ProbesTests {
 
             let bad = try ns.spawn([binary, "probe", "--target", "127.0.0.2"])
             #expect(bad.status == 2)
-            #expect(bad.stderr.contains("--target: \"127.0.0.2\" is not HOST:PORT"))
+            #expect(bad.stderr.contains("--target: \"127.0.0.2\" is not host:port"))
             #expect(try ns.spawn([binary, "probe"]).status == 2)
             #expect(try ns.spawn([binary, "probe", "--target", "127.0.0.2:80", "--timeout", "2"]).status == 2)
             #expect(try ns.spawn([binary, "probe", "--target", "127.0.0.2:80", "--send-hex", "0"]).status == 2)
