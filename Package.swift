@@ -2,15 +2,18 @@
 //
 // portpressure: a Prometheus exporter and port-pressure monitor for Linux.
 //
-// Layering (each arrow is "imports"; data flows kernel -> records -> snapshot -> views):
-//   CMnl -> SockDiag -> SocketModel          netlink SOCK_DIAG, pure Swift values
+// Layering (each arrow is "imports"; data flows kernel -> records -> snapshot -> views;
+// docs/architecture.md draws it and follows one socket record through):
+//   SystemCalls -> swift-system               the one EINTR retry, whole-file reads, directory listing
+//   SocketModel                               pure values: addresses, the endpoint grammar, ranges, records
+//   SockDiag -> CMnl, SocketModel, SystemCalls   netlink SOCK_DIAG: dumps, lookups, recordings
 //   PortPressure -> SocketModel               one-pass analysis and report views (no C, no I/O)
 //   Metrics                                   Prometheus exposition writer and process_* parsing (pure: no C, no I/O)
-//   ConnectX -> SockDiag                      userspace connectx() for TCP and UDP
-//   CMicroHTTPD, CZlib, SocketModel -> HTTPServer   embedded HTTP server (SocketModel: the endpoint grammar)
-//   Probes -> ConnectX, SockDiag, Metrics     active probes and their YAML config
+//   ConnectX -> SockDiag, SystemCalls         userspace connectx() for TCP and UDP
+//   HTTPServer -> CMicroHTTPD, CZlib, SocketModel   embedded HTTP server (SocketModel: the endpoint grammar)
+//   Probes -> ConnectX, SockDiag, Metrics, SystemCalls   active probes and their YAML config
 //   Snapshotting -> PortPressure, SockDiag    the snapshot pipeline (live kernel or recording): report and serve
-//   Exporter -> Snapshotting, Metrics, Probes, HTTPServer   collectors and their registry, scrapes, routes
+//   Exporter -> Snapshotting, Metrics, Probes, HTTPServer, SystemCalls   collectors (own metrics included), scrapes, routes
 //   portpressure (executable)                 argument parsing and wiring only
 //   socketlab, Benchmarks/*                   socket populations and speed figures for tests
 import PackageDescription

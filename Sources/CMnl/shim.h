@@ -7,7 +7,4 @@
 #include <linux/inet_diag.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
-
-// Function-like macros Swift cannot import, as static inline functions (prefixed pp_).
-static inline unsigned int pp_mnl_socket_buffer_size(void) { return MNL_SOCKET_BUFFER_SIZE; }
 #endif

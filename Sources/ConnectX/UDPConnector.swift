@@ -60,10 +60,10 @@ enum UDPConnector {
             source.scopeID = discovered.scopeID
         }
         let client: SockDiagClient
-        let rangeReader: RangeReader?
+        let rangeReader: KeptOpenRangeReader?
         if let given = request.options.sockDiag {
             client = given
-            rangeReader = try RangeReader.reader(for: given)
+            rangeReader = try KeptOpenRangeReader.reader(for: given)
         } else {
             do { client = try SockDiagClient() } catch {
                 throw ConnectXError(sockDiag: error, step: .portSearch, request: "socket(AF_NETLINK, NETLINK_SOCK_DIAG)")

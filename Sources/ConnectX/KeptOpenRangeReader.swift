@@ -9,7 +9,8 @@ import Synchronization
 import SystemCalls
 import SystemPackage
 
-/// The namespace's ephemeral range, read fresh on every call for the price of two `pread(2)`s.
+/// The namespace's ephemeral range, read fresh on every call for the price of two `pread(2)`s
+/// on files kept open (where `EphemeralRangeReader` opens and reads them whole each time).
 ///
 /// `EphemeralRangeReader.current()` opens, reads and closes both files and parses them: about
 /// 13 µs, a third of a whole UDP connectx at low occupancy. A file under `/proc/sys/net`,
@@ -20,9 +21,9 @@ import SystemPackage
 /// The files show the namespace of the thread that opened them. A reader is kept per
 /// `SockDiagClient`, whose netlink socket is fixed to one namespace and which callers must
 /// use from that namespace anyway; it opens the files on first use, from such a thread.
-final class RangeReader: Sendable {
+final class KeptOpenRangeReader: Sendable {
     private struct Cache {
-        var buffer = [UInt8](repeating: 0, count: RangeReader.bufferSize)
+        var buffer = [UInt8](repeating: 0, count: KeptOpenRangeReader.bufferSize)
         var rangeText: [UInt8] = []
         var reservedText: [UInt8] = []
         var parsed: EphemeralRange?
@@ -98,17 +99,17 @@ final class RangeReader: Sendable {
 
     private struct Entry {
         weak var client: SockDiagClient?
-        let reader: RangeReader
+        let reader: KeptOpenRangeReader
     }
 
     private static let readers = Mutex<[Entry]>([])
 
     /// The reader kept for `client`, opened now (in the calling thread's namespace) if new.
-    static func reader(for client: SockDiagClient) throws(ConnectXError) -> RangeReader {
-        try readers.withLock { (entries: inout [Entry]) throws(ConnectXError) -> RangeReader in
+    static func reader(for client: SockDiagClient) throws(ConnectXError) -> KeptOpenRangeReader {
+        try readers.withLock { (entries: inout [Entry]) throws(ConnectXError) -> KeptOpenRangeReader in
             if let entry = entries.first(where: { $0.client === client }) { return entry.reader }
             entries.removeAll { $0.client == nil }
-            let reader = try RangeReader()
+            let reader = try KeptOpenRangeReader()
             entries.append(Entry(client: client, reader: reader))
             return reader
         }
