@@ -1,6 +1,6 @@
 import ConnectX
-import Foundation
 import SocketModel
+import SystemCalls
 import Yams
 
 /// The probes file, as YAML:
@@ -35,14 +35,13 @@ public struct ProbeConfig: Sendable, Hashable {
 
     /// Reads and parses the file at `path`.
     public static func load(file path: String) throws(ProbeConfigError) -> ProbeConfig {
-        let data: Data
+        let bytes: [UInt8]
         do {
-            data = try Data(contentsOf: URL(fileURLWithPath: path))
+            bytes = try WholeFile.read(path)
         } catch {
-            let reason = (error as NSError).userInfo[NSUnderlyingErrorKey].map { "\($0)" } ?? error.localizedDescription
-            throw ProbeConfigError(file: path, message: "cannot read the file: \(reason)")
+            throw ProbeConfigError(file: path, message: "cannot read the file: \(error)")
         }
-        guard let text = String(validating: data, as: UTF8.self) else {
+        guard let text = String(validating: bytes, as: UTF8.self) else {
             throw ProbeConfigError(file: path, message: "the file is not UTF-8 text")
         }
         return try parse(yaml: text, file: path)
