@@ -98,7 +98,7 @@ let package = Package(
         // it makes itself (TestSupport.NetworkNamespace); Benchmarks/ConnectXBenchmark.sh runs it.
         .executableTarget(
             name: "ConnectXBenchmark",
-            dependencies: ["ConnectX", "SockDiag", "SocketModel", "TestSupport"],
+            dependencies: ["ConnectX", "SockDiag", "SocketModel", "SystemCalls", "TestSupport"],
             path: "Benchmarks/ConnectXBenchmark"
         ),
 

@@ -9,6 +9,7 @@ import Glibc
 import ConnectX
 import SockDiag
 import SocketModel
+import SystemCalls
 import TestSupport
 
 let destination = ConnectX.Endpoint(parsing: "127.0.0.2:5353")!
@@ -260,16 +261,8 @@ func occupyInChildren(_ ports: [Int], ns: NetworkNamespace) -> [RunningProcess] 
 let settings = parseArguments()
 if let file = settings.occupyFile {
     // Child mode (already inside the namespace: the parent launched it from there).
-    let fd = open(file, O_RDONLY | O_CLOEXEC)
-    guard fd >= 0 else { fatal("open \(file): \(String(cString: strerror(errno)))") }
-    var bytes: [UInt8] = []
-    var buffer = [UInt8](repeating: 0, count: 65536)
-    while true {
-        let count = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-        if count <= 0 { break }
-        bytes += buffer[0..<count]
-    }
-    close(fd)
+    let bytes: [UInt8]
+    do { bytes = try WholeFile.read(file) } catch { fatal("read \(file): \(error)") }
     let ports = String(decoding: bytes, as: UTF8.self).split(separator: "\n").compactMap { Int($0) }
     let occupants = occupy(ports)
     print("READY \(occupants.count)")

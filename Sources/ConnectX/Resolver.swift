@@ -13,9 +13,13 @@ extension ConnectX {
     /// every address in the resolver's order. Blocks while the resolver works.
     public static func resolve(_ text: String) throws(ConnectXError) -> [Endpoint] {
         if let literal = Endpoint(parsing: text) { return [literal] }
-        guard let (host, port) = splitHostPort(text), !host.isEmpty else {
+        // A name, bracketed or not (a literal was parsed above).
+        guard let parts = try? HostAndPort(splitting: text), let portText = parts.port,
+              let port = HostAndPort.portNumber(portText), !parts.host.isEmpty,
+              !parts.host.contains(where: { ":[]".contains($0) }) else {
             throw ConnectXError(step: .arguments, errno: .invalidArgument, detail: "\(text.debugDescription) is not HOST:PORT")
         }
+        let host = String(parts.host)
         var hints = addrinfo()
         hints.ai_family = AF_UNSPEC
         hints.ai_socktype = CInt(SOCK_DGRAM.rawValue)  // one answer per address
@@ -47,14 +51,5 @@ extension ConnectX {
             throw ConnectXError(step: .resolve, errno: .noSuchFileOrDirectory, detail: "\(host): no IPv4 or IPv6 address")
         }
         return endpoints
-    }
-
-    /// `host:port` or `[host]:port` into its parts; nil without a valid port.
-    static func splitHostPort(_ text: String) -> (host: String, port: UInt16)? {
-        guard let colon = text.lastIndex(of: ":"), let port = UInt16(text[text.index(after: colon)...]) else { return nil }
-        var host = text[..<colon]
-        if host.hasPrefix("[") && host.hasSuffix("]") { host = host.dropFirst().dropLast() }
-        if host.contains(":") || host.contains("[") || host.contains("]") { return nil }
-        return (String(host), port)
     }
 }
