@@ -10,6 +10,8 @@ enum MetricContract {
         "portpressure_ephemeral_ports_reserved": [],
         "portpressure_ephemeral_ports_limit": [],
         "portpressure_sockets": ["proto", "family", "state"],
+        "portpressure_namespace_ephemeral_ports_used": ["proto"],
+        "portpressure_namespace_bound_ephemeral_ports": ["proto"],
         "portpressure_ephemeral_ports_used": ["proto", "family", "local_address"],
         "portpressure_ephemeral_port_sockets": ["proto", "family", "local_address"],
         "portpressure_bound_ephemeral_ports": ["proto", "family", "local_address"],
