@@ -217,6 +217,7 @@ extension EndToEnd {
             let landing = try get("/")
             #expect(landing.status == 200 && landing.headers["content-type"]?.hasPrefix("text/html") == true && landing.text.contains("/metrics"))
             #expect(try get("/-/healthy").status == 200)
+            #expect(try get("/-/ready").status == 200, "every collector has succeeded by now")
         }
 
         @Test func silentAndOversizedClientsDoNotStopScrapes() throws {
