@@ -18,10 +18,49 @@ struct KubernetesManifestTests {
         return try #require(object as? [String: Any], "\(name) is one YAML mapping")
     }
 
-    @Test("The PrometheusRule is alerts.yml: the generator has nothing to change")
-    func prometheusRuleIsUpToDate() throws {
-        let result = try Tool.run([Repository.path("scripts/ops-generate-prometheusrule"), "--check"])
+    @Test("alerts.yml and the PrometheusRule are what the generator writes from alerts.config.json")
+    func generatedFilesAreUpToDate() throws {
+        let result = try Tool.run(["python3", Repository.path(Repository.alertsGenerator), "--check"])
         #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
+    }
+
+    /// A scratch copy of the generator, its parameters and its outputs, laid out as in the repository.
+    func withGeneratorCopy<T>(_ body: (URL) throws -> T) throws -> T {
+        try withTemporaryDirectory("pp-generator") { root in
+            for file in [Repository.alertsGenerator, Repository.alertsConfig, Repository.alertRules, Repository.prometheusRule] {
+                let target = root.appendingPathComponent(file)
+                try FileManager.default.createDirectory(at: target.deletingLastPathComponent(), withIntermediateDirectories: true)
+                try Repository.text(file).write(to: target, atomically: true, encoding: .utf8)
+            }
+            return try body(root)
+        }
+    }
+
+    @Test("The check fails on a hand edit; a parameter reaches both files; a bad parameter is refused")
+    func generatorCheckAndParameters() throws {
+        try withGeneratorCopy { root in
+            let generator = root.appendingPathComponent(Repository.alertsGenerator).path
+            let rules = root.appendingPathComponent(Repository.alertRules)
+            let config = root.appendingPathComponent(Repository.alertsConfig)
+            let original = try String(contentsOf: rules, encoding: .utf8)
+            try original.replacingOccurrences(of: "> 0.9\n", with: "> 0.95\n").write(to: rules, atomically: true, encoding: .utf8)
+            let check = try Tool.run(["python3", generator, "--check"])
+            #expect(check.status == 1 && check.stdout.contains("+          > 0.9"), "\(check.stdout)\(check.stderr)")
+
+            let parameters = try String(contentsOf: config, encoding: .utf8)
+            try parameters.replacingOccurrences(of: #""selector": "job=\"portpressure\"""#, with: #""selector": "job=\"pp\", cluster=\"eu\"""#)
+                .write(to: config, atomically: true, encoding: .utf8)
+            #expect(try Tool.run(["python3", generator]).status == 0)
+            for file in [Repository.alertRules, Repository.prometheusRule] {
+                let text = try String(contentsOf: root.appendingPathComponent(file), encoding: .utf8)
+                #expect(text.contains(#"up{job="pp", cluster="eu"} == 0"#) && !text.contains(#"job="portpressure""#), "\(file)")
+            }
+
+            try parameters.replacingOccurrences(of: #""threshold": 0.9,"#, with: #""threshold": 90,"#)
+                .write(to: config, atomically: true, encoding: .utf8)
+            let refused = try Tool.run(["python3", generator])
+            #expect(refused.status == 2 && refused.stderr.contains("threshold is a ratio"), "\(refused.stderr)")
+        }
     }
 
     @Test("The PrometheusRule's groups equal alerts.yml's, parsed")
@@ -34,7 +73,7 @@ struct KubernetesManifestTests {
 
     @Test("The agreement check notices a hand edit")
     func agreementCheckCanFail() throws {
-        let edited = try Repository.text(Repository.prometheusRule).replacingOccurrences(of: "> 0.90", with: "> 0.95")
+        let edited = try Repository.text(Repository.prometheusRule).replacingOccurrences(of: "> 0.9\n", with: "> 0.95\n")
         let rule = try YAMLDecoder().decode(PrometheusRule.self, from: edited)
         #expect(rule.spec != (try RuleFile.load(Repository.alertRules)))
     }
