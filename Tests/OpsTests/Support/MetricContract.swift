@@ -43,7 +43,16 @@ enum MetricContract {
         "portpressure_probe_info": ["probe", "proto", "target", "source", "method"],
         "portpressure_config_last_reload_successful": [],
         "portpressure_config_last_reload_success_timestamp_seconds": [],
+        // Prometheus's own series for every target.
         "up": [],
+        "scrape_duration_seconds": [],
+        "scrape_samples_scraped": [],
+    ]
+
+    /// What `--web.disable-exporter-metrics` leaves out: nothing a dashboard needs may come from it.
+    static let exporterMetrics: Set<String> = [
+        "portpressure_build_info", "portpressure_sock_diag_dump_retries_total", "process_cpu_seconds_total",
+        "process_resident_memory_bytes", "process_open_fds", "process_max_fds", "process_start_time_seconds",
     ]
 
     /// Label values the contract fixes.
