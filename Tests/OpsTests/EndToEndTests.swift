@@ -167,6 +167,12 @@ struct EndToEndTests {
                 return up.count == 2 && up.allSatisfy { $0.value == 1 } && count.count == 2 && count.allSatisfy { $0.value >= 5 }
             }
 
+            // What the exporter serves is the metric contract (and so the README's tables), labels included.
+            let full = try ns.run { try LoopbackHTTP.get(port: Self.exporterPort, path: "/metrics") }.text
+            var contract = MetricContract.labels
+            for prometheusOwn in ["up", "scrape_duration_seconds", "scrape_samples_scraped"] { contract[prometheusOwn] = nil }
+            #expect(ReadmeMetricsTests.exposition(full) == contract)
+
             // The exporter sees the namespace: its fresh default range, and our duplicate tuple.
             #expect(try api.query(#"portpressure_ephemeral_ports_limit{job="\#(Self.job)"}"#).first?.value == 28232)
             #expect(try api.query(#"portpressure_udp_overshadowed_sockets{family="ipv4"}"#).first?.value == 1)
