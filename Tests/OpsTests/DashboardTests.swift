@@ -99,6 +99,15 @@ struct DashboardTests {
         }
     }
 
+    @Test("The host dashboard names the host it shows: the instance, which is the node name on Kubernetes")
+    func hostDashboardShowsTheNode() throws {
+        let dashboard = try Repository.json("dashboards/portpressure-host.json")
+        let firstRow = try #require((dashboard["panels"] as? [[String: Any]])?.first)
+        #expect(firstRow["type"] as? String == "row" && (firstRow["title"] as? String ?? "").contains("$instance"))
+        let instance = try #require(DashboardLint.variable("instance", in: dashboard))
+        #expect((instance["label"] as? String ?? "").contains("node"))
+    }
+
     @Test("Links carry the chosen data source, job, instance and time range")
     func linksCarryTheVariables() throws {
         let fleet = try Repository.json("dashboards/portpressure-fleet.json")
