@@ -90,6 +90,7 @@ import Testing
     @Test func landingPageShowsTopPressures() {
         let page = body(get("/"))
         #expect(page.contains("<a href=\"/metrics\">Metrics</a>"))
+        #expect(page.contains("<a href=\"/-/ready\">Readiness</a>"))
         #expect(page.contains("version 9.9.9"))
         #expect(page.contains("<td>127.0.0.1</td><td class=n>29</td>"))
     }
