@@ -17,7 +17,7 @@ struct LandingPage {
             </head><body>
             <h1>portpressure</h1>
             <p>Ephemeral-port pressure exporter, version \(escape(version)).</p>
-            <p><a href="\(escape(telemetryPath))">Metrics</a> · <a href="/-/healthy">Health</a></p>
+            <p><a href="\(escape(telemetryPath))">Metrics</a> · <a href="/-/healthy">Health</a> · <a href="/-/ready">Readiness</a></p>
             <p>Collectors: \(escape(collectors.joined(separator: ", ")))</p>
 
             """

@@ -52,6 +52,8 @@ public final class PortPressureExporter: Sendable {
     /// Duplicate UDP tuples seen in the previous snapshot, to log new ones.
     private let knownDuplicates = Mutex<Set<FourTuple>?>(nil)
     private let coordinator: ScrapeCoordinator<ScrapeResult>
+    /// Set by the first collection in which every enabled collector succeeded (`/-/ready`).
+    private let collectedOnce = Atomic<Bool>(false)
 
     public init(configuration: Configuration, source: any SnapshotSource, logger: Logger) {
         self.configuration = configuration
@@ -74,6 +76,15 @@ public final class PortPressureExporter: Sendable {
         let result = coordinator.result(for: selection)
         observe(result)
         return result
+    }
+
+    /// Whether a collection of every enabled collector has succeeded since the start. Until
+    /// one has, each call runs one (shared with any scrape in flight), so readiness needs no
+    /// scraper; afterwards it costs nothing.
+    public func becomeReady() -> Bool {
+        if collectedOnce.load(ordering: .acquiring) { return true }
+        _ = scrape(Set(collectorNames))
+        return collectedOnce.load(ordering: .acquiring)
     }
 
     /// Renders the part of `result` that `selection` asked for, with the scrape's own metrics.
@@ -121,6 +132,9 @@ public final class PortPressureExporter: Sendable {
     /// Logs what changed: collector failures and recoveries (once per change, not per scrape),
     /// and duplicate UDP 4-tuples that were not there in the previous snapshot.
     private func observe(_ result: ScrapeResult) {
+        if Set(result.collectors.map(\.name)) == Set(collectorNames), result.collectors.allSatisfy({ $0.error == nil }) {
+            collectedOnce.store(true, ordering: .releasing)
+        }
         let changes: [(String, String?, String?)] = lastErrors.withLock { last in
             var changes: [(String, String?, String?)] = []
             for collector in result.collectors where last[collector.name] != collector.error {

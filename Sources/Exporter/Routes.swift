@@ -1,7 +1,7 @@
 import HTTPServer
 import Metrics
 
-/// The exporter's HTTP surface: the telemetry path, the landing page, health, and reload.
+/// The exporter's HTTP surface: the telemetry path, the landing page, health, readiness, and reload.
 ///
 /// Pure request → response logic over `PortPressureExporter`, so it is tested without sockets.
 public struct Routes: Sendable {
@@ -23,6 +23,10 @@ public struct Routes: Sendable {
         self.reload = reload
     }
 
+    /// The paths whose answer runs a collection (a full socket dump): the HTTP server holds
+    /// them to `--web.max-requests`, so the landing page cannot be used to get around it.
+    public var collectingPaths: Set<String> { [telemetryPath, "/"] }
+
     public func handle(_ request: HTTPRequest) -> HTTPResponse {
         switch request.path {
         case telemetryPath:
@@ -34,6 +38,11 @@ public struct Routes: Sendable {
         case "/-/healthy":
             guard request.method == "GET" || request.method == "HEAD" else { return methodNotAllowed("GET, HEAD") }
             return .text(200, "Healthy\n")
+        case "/-/ready":
+            guard request.method == "GET" || request.method == "HEAD" else { return methodNotAllowed("GET, HEAD") }
+            return exporter.becomeReady()
+                ? .text(200, "Ready\n")
+                : .text(503, "Not ready: no collection of every collector has succeeded yet (the log says why)\n")
         case "/-/reload":
             guard request.method == "POST" || request.method == "PUT" else { return methodNotAllowed("POST, PUT") }
             guard let reload else { return .text(400, "nothing to reload: portpressure serve was started without --config.file\n") }

@@ -17,7 +17,7 @@ public enum ProbeMetrics {
     /// Families for `statuses` (configuration order) and the reload status.
     ///
     /// `_success`, `_duration_seconds` and `_last_run_timestamp_seconds` appear after a
-    /// probe's first run (before it there is no "last run" to report); `portpressure_probes_total`,
+    /// probe's first run (before it there is no "last run" to report); `portpressure_probe_runs_total`,
     /// every reason of `portpressure_probe_failures_total` and `portpressure_probe_info` appear
     /// as soon as the probe is configured, so `increase()` sees the first failure.
     public static func families(_ statuses: [ProbeStatus], reload: ReloadStatus?) -> [MetricFamily] {
@@ -30,7 +30,7 @@ public enum ProbeMetrics {
         var lastRun = MetricFamily(name: "portpressure_probe_last_run_timestamp_seconds",
                                    help: "When the last run of the probe ended, in seconds since the Unix epoch.",
                                    type: .gauge, labelNames: ["probe"])
-        var total = MetricFamily(name: "portpressure_probes_total",
+        var total = MetricFamily(name: "portpressure_probe_runs_total",
                                  help: "Runs of the probe since it was configured.",
                                  type: .counter, labelNames: ["probe"])
         var failures = MetricFamily(name: "portpressure_probe_failures_total",
@@ -38,7 +38,7 @@ public enum ProbeMetrics {
                                     type: .counter, labelNames: ["probe", "reason"])
         var info = MetricFamily(name: "portpressure_probe_info",
                                 help: "A probe's configuration; the value is always 1.",
-                                type: .gauge, labelNames: ["probe", "protocol", "target", "source", "method"])
+                                type: .gauge, labelNames: ["probe", "proto", "target", "source", "method"])
         failures.reserveCapacity(statuses.count * ProbeFailureReason.allCases.count)
         for status in statuses {
             let probe = status.definition

@@ -130,7 +130,7 @@ struct ServeCommand: ParsableCommand {
         do {
             server = try HTTPServer(
                 configuration: HTTPServerConfiguration(listenAddresses: addresses, maxConcurrentRequests: maxRequests,
-                                                       concurrencyLimitedPaths: [telemetryPath]),
+                                                       concurrencyLimitedPaths: routes.collectingPaths),
                 logger: logger, handler: { routes.handle($0) }
             )
         } catch {

@@ -54,3 +54,17 @@ final class CapturedLog: Sendable {
         }
     }
 }
+
+/// The recorded population, behind a dump that fails until `recover()` (and again after `fail()`).
+final class RecoveringSource: SnapshotSource {
+    private let failing = Atomic<Bool>(true)
+    func recover() { failing.store(false, ordering: .relaxed) }
+    func fail() { failing.store(true, ordering: .relaxed) }
+
+    func range() throws(SnapshotError) -> EphemeralRange { Fixture.range }
+
+    func take(options: AnalysisOptions, range: EphemeralRange) throws(SnapshotError) -> TakenSnapshot {
+        if failing.load(ordering: .relaxed) { throw .sockDiag(.kernel(errno: .permissionDenied, request: "tcp dump")) }
+        return try Fixture.source.take(options: options, range: range)
+    }
+}

@@ -36,6 +36,15 @@ import Testing
         // On 127.0.0.1: tcp 20 + tcp-bind 3 + tcp-bind-noport 2 (a port from connect()) + tcp-timewait 3 + tcp-bound 1.
         #expect(value(#"portpressure_ephemeral_ports_used{proto="tcp",family="ipv4",local_address="127.0.0.1"}"#) == 29)
         #expect(value(#"portpressure_bound_ephemeral_ports{proto="tcp",family="ipv4",local_address="127.0.0.1"}"#) == 1)
+        // Any address: connect() may give a ::1 connection a port number a 127.0.0.1 one holds, so
+        // TCP lies between the largest address and the sum. UDP ports are never shared: 4 connected
+        // and 2 unconnected on 127.0.0.1, 2 duplicate pairs on ::1. Bound: tcp-bound, udp-unconnected.
+        let tcpPerAddress = [29.0, 3.0]
+        let tcpNamespace = try #require(value(#"portpressure_namespace_ephemeral_ports_used{proto="tcp"}"#))
+        #expect(tcpNamespace >= tcpPerAddress.max()! && tcpNamespace <= tcpPerAddress.reduce(0, +))
+        #expect(value(#"portpressure_namespace_ephemeral_ports_used{proto="udp"}"#) == 8)
+        #expect(value(#"portpressure_namespace_bound_ephemeral_ports{proto="tcp"}"#) == 1)
+        #expect(value(#"portpressure_namespace_bound_ephemeral_ports{proto="udp"}"#) == 2)
         #expect(value(#"portpressure_sockets{proto="tcp",family="ipv4",state="time_wait"}"#) == 3)
         #expect(value(#"portpressure_sockets{proto="tcp",family="ipv4",state="bound_inactive"}"#) == 1)
         #expect(value(#"portpressure_sockets{proto="tcp",family="ipv4",state="listen"}"#) == 1)

@@ -54,9 +54,43 @@ import Testing
         #expect(get("/-/reload").status == 405)
     }
 
+    @Test("/-/ready: 503 until a collection of every collector succeeds, then 200 for good")
+    func readyAfterTheFirstSuccessfulCollection() {
+        let source = RecoveringSource()
+        let routes = Routes(exporter: Fixture.exporter(source: source))
+        let before = routes.handle(HTTPRequest(method: "GET", path: "/-/ready"))
+        #expect(before.status == 503)
+        #expect(String(decoding: before.body, as: UTF8.self).contains("Not ready"))
+        // A scrape of some collectors only proves nothing about the others.
+        source.recover()
+        _ = routes.handle(HTTPRequest(method: "GET", path: "/metrics", queryItems: [QueryItem(name: "collect[]", value: "range")]))
+        #expect(routes.handle(HTTPRequest(method: "GET", path: "/-/ready")).status == 200)
+        #expect(routes.handle(HTTPRequest(method: "HEAD", path: "/-/ready")).status == 200)
+        #expect(routes.handle(HTTPRequest(method: "POST", path: "/-/ready")).status == 405)
+        // Ready for good: a later failure is the collector-success metric's business, not readiness'.
+        source.fail()
+        let metrics = String(decoding: routes.handle(HTTPRequest(method: "GET", path: "/metrics")).body, as: UTF8.self)
+        #expect(metrics.contains(#"portpressure_scrape_collector_success{collector="sockets"} 0"#))
+        #expect(routes.handle(HTTPRequest(method: "GET", path: "/-/ready")).status == 200)
+    }
+
+    @Test("/-/ready stays 503 while a collector keeps failing, though others succeed")
+    func readinessNeedsEveryCollector() {
+        let failing = Routes(exporter: Fixture.exporter(source: FailingSource(rangeFails: false)))
+        #expect(failing.handle(HTTPRequest(method: "GET", path: "/-/ready")).status == 503)
+        #expect(failing.handle(HTTPRequest(method: "GET", path: "/-/ready")).status == 503)
+    }
+
+    @Test("The landing page runs a collection, so it is held to --web.max-requests like the metrics")
+    func collectingPathsIncludeTheLandingPage() {
+        #expect(routes.collectingPaths == ["/metrics", "/"])
+        #expect(Routes(exporter: Fixture.exporter(), telemetryPath: "/x").collectingPaths == ["/x", "/"])
+    }
+
     @Test func landingPageShowsTopPressures() {
         let page = body(get("/"))
         #expect(page.contains("<a href=\"/metrics\">Metrics</a>"))
+        #expect(page.contains("<a href=\"/-/ready\">Readiness</a>"))
         #expect(page.contains("version 9.9.9"))
         #expect(page.contains("<td>127.0.0.1</td><td class=n>29</td>"))
     }

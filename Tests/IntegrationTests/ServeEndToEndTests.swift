@@ -116,13 +116,18 @@ extension EndToEnd {
             #expect(owners.count <= 10)
             #expect(scrape.series("portpressure_owner_ephemeral_ports_used") == owners)
 
-            // Kernel settings, read here from /proc/sys of the namespace.
-            var settings: [[String: String]: Double] = [:]
-            for name in ["net.ipv4.tcp_tw_reuse", "net.ipv4.ip_autobind_reuse", "net.ipv4.tcp_max_tw_buckets", "net.ipv4.tcp_fin_timeout"] {
-                if let text = try? ns.readSysctl(name), let value = Double(text) { settings[["name": name]] = value }
+            // Kernel settings, read here from /proc/sys of the namespace: one gauge each, unit in the name.
+            let settings = ["net.ipv4.tcp_tw_reuse": "portpressure_kernel_tcp_tw_reuse",
+                            "net.ipv4.ip_autobind_reuse": "portpressure_kernel_ip_autobind_reuse",
+                            "net.ipv4.tcp_max_tw_buckets": "portpressure_kernel_tcp_max_tw_buckets",
+                            "net.ipv4.tcp_fin_timeout": "portpressure_kernel_tcp_fin_timeout_seconds"]
+            for (sysctl, metric) in settings {
+                let expected = (try? ns.readSysctl(sysctl)).flatMap { Double($0) }
+                #expect(expected != nil, "\(sysctl) readable")
+                #expect(scrape.series(metric) == [[:]: expected!], "\(metric)")
             }
-            #expect(settings[["name": "net.ipv4.tcp_tw_reuse"]] == 0)
-            #expect(scrape.series("portpressure_kernel_setting") == settings)
+            #expect(scrape.value("portpressure_kernel_tcp_tw_reuse") == 0)
+            #expect(scrape.series("portpressure_kernel_setting").isEmpty, "the old family is gone")
 
             // The scrape's own metrics.
             for collector in Self.collectors {
@@ -212,6 +217,7 @@ extension EndToEnd {
             let landing = try get("/")
             #expect(landing.status == 200 && landing.headers["content-type"]?.hasPrefix("text/html") == true && landing.text.contains("/metrics"))
             #expect(try get("/-/healthy").status == 200)
+            #expect(try get("/-/ready").status == 200, "every collector has succeeded by now")
         }
 
         @Test func silentAndOversizedClientsDoNotStopScrapes() throws {

@@ -36,7 +36,7 @@ import Metrics
         used.append(28231, "tcp", "ipv4", "10.0.0.1")
         used.append(4, "udp", "ipv6", "fe80::1%eth0")
         families.append(used)
-        var odd = MetricFamily(name: "portpressure_kernel_setting", help: "A kernel setting with \\ and\nnewline in help.",
+        var odd = MetricFamily(name: "portpressure_escaping_example", help: "A family with \\ and\nnewline in help.",
                                type: .gauge, labelNames: ["name"])
         odd.append(2, "net.ipv4.tcp_tw_reuse")
         odd.append(.nan, "quote \" backslash \\ newline \n")

@@ -73,13 +73,72 @@ struct DashboardTests {
         #expect(!panels(using: "time_wait").isEmpty, "TIME_WAIT share")
         #expect(!panels(using: "portpressure_probe_success", type: "state-timeline").isEmpty, "probe success timeline")
         #expect(!panels(using: "portpressure_scrape_collector_success").isEmpty, "collector success")
+        // The pools that fail connect(): bound ports counted, UDP over all addresses.
+        #expect(!panels(using: "portpressure_namespace_bound_ephemeral_ports").isEmpty, "bound ports in the destination pool")
+        #expect(!panels(using: "portpressure_namespace_ephemeral_ports_used{", type: "stat").isEmpty, "UDP pressure")
+        for metric in ["portpressure_kernel_tcp_tw_reuse", "portpressure_kernel_ip_autobind_reuse",
+                       "portpressure_kernel_tcp_max_tw_buckets", "portpressure_kernel_tcp_fin_timeout_seconds"] {
+            #expect(!panels(using: metric).isEmpty, "no panel shows \(metric)")
+        }
+    }
+
+    @Test("Nothing comes from what --web.disable-exporter-metrics removes: variables and panels work with every flag",
+          arguments: Repository.dashboards)
+    func independentOfExporterMetrics(file: String) throws {
+        let dashboard = try Repository.json(file)
+        let list = (dashboard["templating"] as? [String: Any])?["list"] as? [[String: Any]] ?? []
+        let exprs = DashboardLint.queries(in: dashboard).map(\.expr) + list.map(DashboardLint.variableQuery)
+        for expr in exprs {
+            for metric in MetricContract.exporterMetrics {
+                #expect(!expr.contains(metric), "\(file): \(expr) uses \(metric)")
+            }
+        }
+        for name in ["job", "instance"] {
+            let query = DashboardLint.variableQuery(try #require(DashboardLint.variable(name, in: dashboard)))
+            #expect(query.hasPrefix("label_values(portpressure_scrape_collector_success"), "\(file) \(name): \(query)")
+        }
+    }
+
+    @Test("The host dashboard names the host it shows: the instance, which is the node name on Kubernetes")
+    func hostDashboardShowsTheNode() throws {
+        let dashboard = try Repository.json("dashboards/portpressure-host.json")
+        let firstRow = try #require((dashboard["panels"] as? [[String: Any]])?.first)
+        #expect(firstRow["type"] as? String == "row" && (firstRow["title"] as? String ?? "").contains("$instance"))
+        let instance = try #require(DashboardLint.variable("instance", in: dashboard))
+        #expect((instance["label"] as? String ?? "").contains("node"))
+    }
+
+    @Test("Links carry the chosen data source, job, instance and time range")
+    func linksCarryTheVariables() throws {
+        let fleet = try Repository.json("dashboards/portpressure-fleet.json")
+        for link in fleet["links"] as? [[String: Any]] ?? [] {
+            #expect(link["includeVars"] as? Bool == true && link["keepTime"] as? Bool == true, "\(link)")
+        }
+        // Every data link of a fleet table opens the host dashboard on that row's job and instance.
+        let text = String(decoding: try JSONSerialization.data(withJSONObject: fleet), as: UTF8.self)
+        let hostLinks = text.components(separatedBy: "\"url\":\"").dropFirst().map { $0.prefix { $0 != "\"" } }
+            .map { $0.replacingOccurrences(of: "\\/", with: "/") }.filter { $0.hasPrefix("/d/portpressure-host/") }
+        #expect(hostLinks.count >= 4)
+        for url in hostLinks {
+            for part in ["${__url_time_range}", "var-datasource=${datasource}", "var-job=${__data.fields.job}",
+                         "var-instance=${__data.fields.instance}"] {
+                #expect(url.contains(part), "\(url) lacks \(part)")
+            }
+        }
+        let host = try Repository.json("dashboards/portpressure-host.json")
+        let back = try #require((host["links"] as? [[String: Any]])?.first { ($0["url"] as? String ?? "").hasPrefix("/d/portpressure-fleet/") })
+        for part in ["${__url_time_range}", "var-datasource=${datasource}", "var-job=${job}"] {
+            #expect((back["url"] as? String ?? "").contains(part))
+        }
     }
 
     @Test("The fleet dashboard ranks hosts, shows overshadowing and probe failures by host")
     func fleetDashboardCoversTheIssue() throws {
         let dashboard = try Repository.json("dashboards/portpressure-fleet.json")
         let exprs = DashboardLint.queries(in: dashboard).map(\.expr)
-        #expect(exprs.contains { $0.hasPrefix("sort_desc(max by (job, instance) (") && $0.contains("portpressure_ephemeral_ports_limit") })
+        #expect(exprs.contains { $0.hasPrefix("sort_desc(max by (job, instance) (") && $0.contains("portpressure_ephemeral_ports_limit")
+            && $0.contains("portpressure_destination_ephemeral_ports_max") && $0.contains("portpressure_namespace_bound_ephemeral_ports") })
+        #expect(exprs.contains { $0.contains(#"portpressure_namespace_ephemeral_ports_used{job="$job", instance=~"$instance", proto="udp"}"#) })
         #expect(exprs.contains { $0.contains("portpressure_udp_overshadowed_sockets") && $0.contains("by (job, instance)") })
         #expect(exprs.contains { $0.contains("portpressure_probe_failures_total") && $0.contains("by (instance, reason)") })
         // The fleet's instance variable takes many hosts at once.

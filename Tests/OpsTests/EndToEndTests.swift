@@ -6,13 +6,17 @@ import Yams
 
 /// `portpressure serve`, unprivileged, in a private network namespace holding a real socket
 /// population and probes, scraped every second by Debian's real Prometheus in the same namespace:
-/// every dashboard query and every selector of every alert returns data; then the range is
-/// narrowed and filled from one source address, and the exhaustion, forecast, destination and
-/// probe alerts go pending or firing; then the exporter stops and the exporter-down alert follows.
+/// every dashboard query returns data for an exporter with and one without
+/// `--web.disable-exporter-metrics`, and every selector of every alert returns data; a bad probes
+/// file reloaded raises the reload alert; then the range is narrowed and filled from one source
+/// address, and the exhaustion, forecast, destination and probe alerts go pending or firing; then
+/// the exporter stops and the exporter-down alert follows.
 @Suite("End to end: portpressure serve scraped by a real Prometheus")
 struct EndToEndTests {
     static let job = "portpressure"
     static let exporterPort: UInt16 = 20100
+    /// A second exporter of the same namespace, started with --web.disable-exporter-metrics.
+    static let leanExporterPort: UInt16 = 20101
     static let prometheusPort: UInt16 = 20090
     /// Ports the test's own servers use: below the default range (32768-60999) and outside the narrowed one.
     static let listenerPort: UInt16 = 20000
@@ -25,6 +29,7 @@ struct EndToEndTests {
     /// Where the test fills the narrowed range from; the probe `fill-target` uses it too.
     static let fillSource = "127.0.0.2"
     static var instance: String { "127.0.0.1:\(exporterPort)" }
+    static var leanInstance: String { "127.0.0.1:\(leanExporterPort)" }
     /// What Grafana's $__rate_interval would be with a 1 s scrape interval and a short range.
     static let rateInterval = "10s"
 
@@ -70,7 +75,7 @@ struct EndToEndTests {
         scrape_configs:
           - job_name: \(job)
             static_configs:
-              - targets: ["127.0.0.1:\(exporterPort)"]
+              - targets: ["127.0.0.1:\(exporterPort)", "127.0.0.1:\(leanExporterPort)"]
 
         """
 
@@ -104,10 +109,12 @@ struct EndToEndTests {
             var fds: [Int32] = []
             var acceptor: Acceptor?
             var exporter: ChildProcess?
+            var leanExporter: ChildProcess?
             var server: ChildProcess?
             defer {
                 server?.stop()
                 exporter?.stop()
+                leanExporter?.stop()
                 acceptor?.stop()
                 fds.forEach { close($0) }
             }
@@ -119,22 +126,27 @@ struct EndToEndTests {
             acceptor = Acceptor(listener: listener)
             fds += try ns.run { try Self.population() }
 
-            exporter = try ChildProcess(
-                name: "portpressure",
-                arguments: [setpriv, "--reuid=65534", "--regid=65534", "--clear-groups", "--no-new-privs",
-                            "--inh-caps=-all", "--bounding-set=-all", "--",
-                            binary, "serve", "--web.listen-address", Self.instance,
-                            "--config.file", directory.appendingPathComponent("probes.yml").path],
-                logDirectory: directory, namespace: ns)
+            func serve(_ name: String, _ address: String, _ flags: [String]) throws -> ChildProcess {
+                try ChildProcess(
+                    name: name,
+                    arguments: [setpriv, "--reuid=65534", "--regid=65534", "--clear-groups", "--no-new-privs",
+                                "--inh-caps=-all", "--bounding-set=-all", "--",
+                                binary, "serve", "--web.listen-address", address,
+                                "--config.file", directory.appendingPathComponent("probes.yml").path] + flags,
+                    logDirectory: directory, namespace: ns)
+            }
+            exporter = try serve("portpressure", Self.instance, [])
+            leanExporter = try serve("portpressure-lean", Self.leanInstance, ["--web.disable-exporter-metrics"])
             let namespaceID = try ns.run { try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/thread-self/ns/net") }
             #expect(exporter!.networkNamespace == namespaceID, "the exporter runs in the test's namespace")
-            try eventually("portpressure serve to answer /metrics", within: 20) {
-                guard exporter!.isRunning else {
-                    throw StopWaiting("portpressure serve \(exporter!.exitedEarly!):\n\(exporter!.logTail)")
+            for (child, port) in [(exporter!, Self.exporterPort), (leanExporter!, Self.leanExporterPort)] {
+                try eventually("\(child.name) to be ready (/-/ready)", within: 20) {
+                    guard child.isRunning else { throw StopWaiting("\(child.name) \(child.exitedEarly!):\n\(child.logTail)") }
+                    return try ns.run { try LoopbackHTTP.get(port: port, path: "/-/ready") }.status == 200
                 }
-                let response = try ns.run { try LoopbackHTTP.get(port: Self.exporterPort, path: "/metrics") }
-                return response.status == 200
             }
+            let lean = try ns.run { try LoopbackHTTP.get(port: Self.leanExporterPort, path: "/metrics") }.text
+            #expect(!lean.contains("portpressure_build_info") && !lean.contains("process_"), "--web.disable-exporter-metrics")
 
             server = try ChildProcess(
                 name: "prometheus",
@@ -149,17 +161,25 @@ struct EndToEndTests {
                 guard server!.isRunning else { throw StopWaiting("prometheus \(server!.exitedEarly!):\n\(server!.logTail)") }
                 return (try? ns.run { try LoopbackHTTP.get(port: Self.prometheusPort, path: "/-/ready") })?.status == 200
             }
-            try eventually("five successful scrapes", within: 30) {
+            try eventually("five successful scrapes of both exporters", within: 30) {
                 let up = try api.query(#"up{job="\#(Self.job)"}"#)
                 let count = try api.query(#"count_over_time(up{job="\#(Self.job)"}[1m])"#)
-                return up.first?.value == 1 && (count.first?.value ?? 0) >= 5
+                return up.count == 2 && up.allSatisfy { $0.value == 1 } && count.count == 2 && count.allSatisfy { $0.value >= 5 }
             }
+
+            // What the exporter serves is the metric contract (and so the README's tables), labels included.
+            let full = try ns.run { try LoopbackHTTP.get(port: Self.exporterPort, path: "/metrics") }.text
+            var contract = MetricContract.labels
+            for prometheusOwn in ["up", "scrape_duration_seconds", "scrape_samples_scraped"] { contract[prometheusOwn] = nil }
+            #expect(ReadmeMetricsTests.exposition(full) == contract)
 
             // The exporter sees the namespace: its fresh default range, and our duplicate tuple.
             #expect(try api.query(#"portpressure_ephemeral_ports_limit{job="\#(Self.job)"}"#).first?.value == 28232)
             #expect(try api.query(#"portpressure_udp_overshadowed_sockets{family="ipv4"}"#).first?.value == 1)
 
-            try Self.everyDashboardQueryReturnsData(api)
+            for instance in [Self.instance, Self.leanInstance] {
+                try Self.everyDashboardQueryReturnsData(api, instance: instance)
+            }
             try Self.everyAlertSelectorReturnsData(api)
 
             // Before any pressure: the overshadowed tuple and the refused probe alert; nothing else.
@@ -171,9 +191,19 @@ struct EndToEndTests {
             }
             // (Not PortPressureExporterDown: on a loaded CI machine a 1 s scrape may time out now and then.)
             let quiet = try api.alerts().map { $0.labels["alertname"] ?? "" }
-            for name in ["PortPressureEphemeralPortsAlmostExhausted", "PortPressureDestinationPortsAlmostExhausted",
-                         "PortPressureEphemeralPortsFillingUp", "PortPressureProbeOutOfPorts", "PortPressureCollectorFailing"] {
+            for name in ["PortPressureLocalAddressPortsAlmostExhausted", "PortPressureDestinationPortsAlmostExhausted",
+                         "PortPressureUDPPortsAlmostExhausted", "PortPressurePortsFillingUp", "PortPressureProbeOutOfPorts",
+                         "PortPressureCollectorFailing", "PortPressureConfigReloadFailed"] {
                 #expect(!quiet.contains(name), "\(name) active before any pressure")
+            }
+
+            // A bad probes file, reloaded with SIGHUP: the old probes keep running, the reload alert follows.
+            try "probes:\n  - name: broken\n    protocol: tcp\n    target: 127.0.0.1:1\n    interval: 15\n"
+                .write(to: directory.appendingPathComponent("probes.yml"), atomically: true, encoding: .utf8)
+            chmod(directory.appendingPathComponent("probes.yml").path, 0o644)
+            kill(exporter!.pid, SIGHUP)
+            try eventually("the failed reload in the metrics", within: 20) {
+                try api.query(#"portpressure_config_last_reload_successful{instance="\#(Self.instance)"}"#).first?.value == 0
             }
 
             // Narrow the range to 256 ports and fill it from one source address toward the listener.
@@ -203,18 +233,22 @@ struct EndToEndTests {
                     }
                 }
                 let address = ["local_address": Self.fillSource, "proto": "tcp", "instance": Self.instance]
-                return active("PortPressureEphemeralPortsAlmostExhausted", address.merging(["severity": "warning"]) { $1 })
-                    && active("PortPressureEphemeralPortsAlmostExhausted", address.merging(["severity": "critical"]) { $1 })
-                    && active("PortPressureEphemeralPortsFillingUp", address)
+                return active("PortPressureLocalAddressPortsAlmostExhausted", address.merging(["severity": "warning"]) { $1 })
+                    && active("PortPressureDestinationPortsAlmostExhausted", address.merging(["severity": "warning"]) { $1 })
                     && active("PortPressureDestinationPortsAlmostExhausted", address.merging(["severity": "critical"]) { $1 })
+                    && active("PortPressurePortsFillingUp", address)
                     && active("PortPressureProbeOutOfPorts", ["probe": "fill-target", "reason": "eaddrnotavail"])
+                    && alerts.contains { $0.labels["alertname"] == "PortPressureConfigReloadFailed"
+                        && $0.labels["instance"] == Self.instance && $0.state == "firing" }
             }
+            // Only the exporter whose reload failed.
+            #expect(try !api.alerts().contains { $0.labels["alertname"] == "PortPressureConfigReloadFailed" && $0.labels["instance"] == Self.leanInstance })
             #expect(try api.query(#"portpressure_ephemeral_ports_limit{job="\#(Self.job)"}"#).first?.value == Double(limit))
             // The same destination from another source address still works.
             #expect(try api.query(#"portpressure_probe_success{probe="listener"}"#).first?.value == 1)
             for alert in try api.alerts() {
                 let name = alert.labels["alertname"] ?? ""
-                #expect(alert.annotations["runbook_url"] == Runbook.url(alert: name))
+                #expect(alert.annotations["runbook_url"] == (try Runbook.url(alert: name)))
                 for (key, text) in alert.annotations {
                     #expect(!text.contains("<no value>") && !text.contains("error"), "\(name) \(key): \(text)")
                 }
@@ -269,22 +303,30 @@ struct EndToEndTests {
 
     /// Every query of both dashboards, variables substituted as Grafana would, returns samples;
     /// and the variables' label_values() find this job and instance.
-    static func everyDashboardQueryReturnsData(_ api: PrometheusAPI) throws {
+    static func everyDashboardQueryReturnsData(_ api: PrometheusAPI, instance: String) throws {
         var empty: [String] = []
         for file in Repository.dashboards {
             let dashboard = try Repository.json(file)
             for query in DashboardLint.queries(in: dashboard) {
                 let expr = DashboardLint.substitute(query.expr, job: job, instance: instance, rateInterval: rateInterval)
                 do {
-                    if try api.query(expr).isEmpty { empty.append("\(file) \(query): no data") }
+                    if try api.query(expr).isEmpty { empty.append("\(file) \(query) for \(instance): no data") }
                 } catch {
                     empty.append("\(file) \(query): \(error)")
                 }
             }
+            // The variables, as Grafana asks for them: label_values(METRIC{...}, LABEL).
+            for name in ["job", "instance"] {
+                let query = DashboardLint.variableQuery(try #require(DashboardLint.variable(name, in: dashboard)))
+                let inside = query.dropFirst("label_values(".count).dropLast()
+                let comma = try #require(inside.lastIndex(of: ","))
+                let match = DashboardLint.substitute(String(inside[..<comma]), job: job, instance: instance, rateInterval: rateInterval)
+                let label = inside[inside.index(after: comma)...].trimmingCharacters(in: .whitespaces)
+                #expect(label == name)
+                #expect(try api.labelValues(label, match: match).contains(name == "job" ? job : instance), "\(file) \(name): \(query)")
+            }
         }
         #expect(empty.isEmpty, "\(empty.joined(separator: "\n"))")
-        #expect(try api.labelValues("job", match: "portpressure_build_info").contains(job))
-        #expect(try api.labelValues("instance", match: #"portpressure_build_info{job="\#(job)"}"#).contains(instance))
     }
 
     /// Every alert expression evaluates, and every selector in it returns samples: the names,

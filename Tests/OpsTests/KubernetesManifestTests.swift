@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 import Yams
 
 /// PrometheusRule as far as the agreement check needs it.
@@ -18,10 +19,49 @@ struct KubernetesManifestTests {
         return try #require(object as? [String: Any], "\(name) is one YAML mapping")
     }
 
-    @Test("The PrometheusRule is alerts.yml: the generator has nothing to change")
-    func prometheusRuleIsUpToDate() throws {
-        let result = try Tool.run([Repository.path("scripts/ops-generate-prometheusrule"), "--check"])
+    @Test("alerts.yml and the PrometheusRule are what the generator writes from alerts.config.json")
+    func generatedFilesAreUpToDate() throws {
+        let result = try Tool.run(["python3", Repository.path(Repository.alertsGenerator), "--check"])
         #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
+    }
+
+    /// A scratch copy of the generator, its parameters and its outputs, laid out as in the repository.
+    func withGeneratorCopy<T>(_ body: (URL) throws -> T) throws -> T {
+        try withTemporaryDirectory("pp-generator") { root in
+            for file in [Repository.alertsGenerator, Repository.alertsConfig, Repository.alertRules, Repository.prometheusRule] {
+                let target = root.appendingPathComponent(file)
+                try FileManager.default.createDirectory(at: target.deletingLastPathComponent(), withIntermediateDirectories: true)
+                try Repository.text(file).write(to: target, atomically: true, encoding: .utf8)
+            }
+            return try body(root)
+        }
+    }
+
+    @Test("The check fails on a hand edit; a parameter reaches both files; a bad parameter is refused")
+    func generatorCheckAndParameters() throws {
+        try withGeneratorCopy { root in
+            let generator = root.appendingPathComponent(Repository.alertsGenerator).path
+            let rules = root.appendingPathComponent(Repository.alertRules)
+            let config = root.appendingPathComponent(Repository.alertsConfig)
+            let original = try String(contentsOf: rules, encoding: .utf8)
+            try original.replacingOccurrences(of: "> 0.9\n", with: "> 0.95\n").write(to: rules, atomically: true, encoding: .utf8)
+            let check = try Tool.run(["python3", generator, "--check"])
+            #expect(check.status == 1 && check.stdout.contains("+          > 0.9"), "\(check.stdout)\(check.stderr)")
+
+            let parameters = try String(contentsOf: config, encoding: .utf8)
+            try parameters.replacingOccurrences(of: #""selector": "job=\"portpressure\"""#, with: #""selector": "job=\"pp\", cluster=\"eu\"""#)
+                .write(to: config, atomically: true, encoding: .utf8)
+            #expect(try Tool.run(["python3", generator]).status == 0)
+            for file in [Repository.alertRules, Repository.prometheusRule] {
+                let text = try String(contentsOf: root.appendingPathComponent(file), encoding: .utf8)
+                #expect(text.contains(#"up{job="pp", cluster="eu"} == 0"#) && !text.contains(#"job="portpressure""#), "\(file)")
+            }
+
+            try parameters.replacingOccurrences(of: #""threshold": 0.9,"#, with: #""threshold": 90,"#)
+                .write(to: config, atomically: true, encoding: .utf8)
+            let refused = try Tool.run(["python3", generator])
+            #expect(refused.status == 2 && refused.stderr.contains("threshold is a ratio"), "\(refused.stderr)")
+        }
     }
 
     @Test("The PrometheusRule's groups equal alerts.yml's, parsed")
@@ -34,7 +74,7 @@ struct KubernetesManifestTests {
 
     @Test("The agreement check notices a hand edit")
     func agreementCheckCanFail() throws {
-        let edited = try Repository.text(Repository.prometheusRule).replacingOccurrences(of: "> 0.90", with: "> 0.95")
+        let edited = try Repository.text(Repository.prometheusRule).replacingOccurrences(of: "> 0.9\n", with: "> 0.95\n")
         let rule = try YAMLDecoder().decode(PrometheusRule.self, from: edited)
         #expect(rule.spec != (try RuleFile.load(Repository.alertRules)))
     }
@@ -87,7 +127,7 @@ struct KubernetesManifestTests {
         #expect(port["hostPort"] as? Int == containerPort, "with hostNetwork, hostPort equals containerPort")
         for probe in ["readinessProbe", "livenessProbe"] {
             let get = (container[probe] as? [String: Any])?["httpGet"] as? [String: Any]
-            #expect(get?["path"] as? String == "/-/healthy", "\(probe)")
+            #expect(get?["port"] as? String == "metrics", "\(probe)")
         }
         #expect(((container["resources"] as? [String: Any])?["limits"] as? [String: Any])?["memory"] != nil)
 
@@ -123,18 +163,104 @@ struct KubernetesManifestTests {
         let endpoint = try #require((monitorSpec["endpoints"] as? [[String: Any]])?.first)
         #expect(endpoint["port"] as? String == servicePort["name"] as? String)
 
+        // One namespace: the kustomization's, the Namespace's name, and every manifest's.
+        let kustomization = try Self.manifest("kustomization.yaml")
+        let namespace = try #require(kustomization["namespace"] as? String)
+        let namespaceObject = try Self.manifest("namespace.yaml")
+        #expect((namespaceObject["metadata"] as? [String: Any])?["name"] as? String == namespace)
         let namespaces = Set(try ["daemonset.yaml", "service.yaml", "servicemonitor.yaml", "prometheusrule.yaml"].map {
             (try Self.manifest($0)["metadata"] as? [String: Any])?["namespace"] as? String ?? ""
         })
-        #expect(namespaces == ["monitoring"])
+        #expect(namespaces == [namespace])
     }
 
-    @Test("kustomization.yaml lists every manifest")
+    @Test("kustomization.yaml lists every manifest, the dashboards and the probes ConfigMap")
     func kustomizationListsEverything() throws {
         let kustomization = try Self.manifest("kustomization.yaml")
         let listed = Set(kustomization["resources"] as? [String] ?? [])
         let files = Set(try FileManager.default.contentsOfDirectory(atPath: Repository.path("deploy/kubernetes"))
             .filter { $0.hasSuffix(".yaml") && $0 != "kustomization.yaml" })
-        #expect(listed == files)
+        #expect(listed == files.union(["../../dashboards"]))
+        let generators = try #require(kustomization["configMapGenerator"] as? [[String: Any]])
+        #expect(generators.count == 1 && generators[0]["name"] as? String == "portpressure-probes")
+        #expect(generators[0]["files"] as? [String] == ["probes.yml"])
+    }
+
+    @Test("The namespace admits hostNetwork pods: Pod Security privileged")
+    func namespaceIsPrivileged() throws {
+        let labels = try #require((try Self.manifest("namespace.yaml")["metadata"] as? [String: Any])?["labels"] as? [String: String])
+        for mode in ["enforce", "warn", "audit"] {
+            #expect(labels["pod-security.kubernetes.io/\(mode)"] == "privileged", "\(mode)")
+        }
+    }
+
+    @Test("DaemonSet: node-critical priority, /-/ready for readiness, the probes ConfigMap mounted where --config.file points")
+    func daemonSetWiring() throws {
+        let template = try #require((try Self.manifest("daemonset.yaml")["spec"] as? [String: Any])?["template"] as? [String: Any])
+        let pod = try #require(template["spec"] as? [String: Any])
+        #expect(pod["priorityClassName"] as? String == "system-node-critical")
+        let container = try #require((pod["containers"] as? [[String: Any]])?.first)
+        #expect(((container["readinessProbe"] as? [String: Any])?["httpGet"] as? [String: Any])?["path"] as? String == "/-/ready")
+        #expect(((container["livenessProbe"] as? [String: Any])?["httpGet"] as? [String: Any])?["path"] as? String == "/-/healthy")
+
+        let args = try #require(container["args"] as? [String])
+        let configFile = try #require(args.first { $0.hasPrefix("--config.file=") }?.dropFirst("--config.file=".count))
+        let mount = try #require((container["volumeMounts"] as? [[String: Any]])?.first {
+            configFile.hasPrefix(($0["mountPath"] as? String ?? "?") + "/")
+        })
+        let volume = try #require((pod["volumes"] as? [[String: Any]])?.first { $0["name"] as? String == mount["name"] as? String })
+        #expect((volume["configMap"] as? [String: Any])?["name"] as? String == "portpressure-probes")
+        #expect(configFile.hasSuffix("/probes.yml"))
+    }
+
+    @Test("The probes ConfigMap's file is a valid probes file")
+    func probesFileIsValid() throws {
+        let result = try ProcessResult.run([try EndToEndTests.portpressureBinary(), "probe", "--config.file",
+                                            Repository.path("deploy/kubernetes/probes.yml")])
+        #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
+    }
+
+    @Test("ServiceMonitor: instance is the node name")
+    func serviceMonitorNamesTheNode() throws {
+        let endpoint = try #require(((try Self.manifest("servicemonitor.yaml")["spec"] as? [String: Any])?["endpoints"] as? [[String: Any]])?.first)
+        let relabelings = try #require(endpoint["relabelings"] as? [[String: Any]])
+        #expect(relabelings.contains {
+            $0["sourceLabels"] as? [String] == ["__meta_kubernetes_pod_node_name"] && $0["targetLabel"] as? String == "instance"
+                && ($0["action"] == nil || $0["action"] as? String == "replace")
+        })
+    }
+
+    @Test("The dashboards ship as one ConfigMap with the Grafana sidecar label")
+    func dashboardsConfigMap() throws {
+        let object = try Yams.load(yaml: Repository.text("dashboards/kustomization.yaml"))
+        let kustomization = try #require(object as? [String: Any])
+        let options = try #require(kustomization["generatorOptions"] as? [String: Any])
+        #expect((options["labels"] as? [String: String])?["grafana_dashboard"] == "1")
+        #expect(options["disableNameSuffixHash"] as? Bool == true, "one stable ConfigMap, no stale copies")
+        let generator = try #require((kustomization["configMapGenerator"] as? [[String: Any]])?.first)
+        #expect(Set(generator["files"] as? [String] ?? []) == Set(Repository.dashboards.map { String($0.dropFirst("dashboards/".count)) }))
+    }
+
+    @Test("The kube-prometheus-stack overlay adds `release` to the ServiceMonitor and the PrometheusRule")
+    func releaseLabelOverlay() throws {
+        let object = try Yams.load(yaml: Repository.text("deploy/kube-prometheus-stack/kustomization.yaml"))
+        let overlay = try #require(object as? [String: Any])
+        #expect(overlay["resources"] as? [String] == ["../kubernetes"])
+        let patch = try #require((overlay["patches"] as? [[String: Any]])?.first)
+        let target = try #require(patch["target"] as? [String: String])
+        #expect(target["group"] == "monitoring.coreos.com")
+        // kustomize matches the target's kind as a regular expression.
+        let kinds = try Regex("^(?:" + (target["kind"] ?? "") + ")$")
+        for kind in ["ServiceMonitor", "PrometheusRule"] { #expect(kind.wholeMatch(of: kinds) != nil) }
+        #expect("DaemonSet".wholeMatch(of: kinds) == nil)
+        let operations = try #require(try Yams.load(yaml: patch["patch"] as? String ?? "") as? [[String: Any]])
+        #expect(operations.count == 1)
+        #expect(operations[0]["op"] as? String == "add" && operations[0]["path"] as? String == "/metadata/labels/release")
+        // Both targets have labels to add to, and the Operator's objects carry the same group.
+        for file in ["servicemonitor.yaml", "prometheusrule.yaml"] {
+            let manifest = try Self.manifest(file)
+            #expect((manifest["apiVersion"] as? String)?.hasPrefix("monitoring.coreos.com/") == true)
+            #expect((manifest["metadata"] as? [String: Any])?["labels"] is [String: String])
+        }
     }
 }

@@ -97,8 +97,8 @@ extension ProbesTests {
                                        "--no-collector.sockets", "--no-collector.udp"])
             func metrics() -> String { (try? ns.run { try http("GET", "/metrics", port: 19102) })?.body ?? "" }
             #expect(eventually {
-                (sample("portpressure_probes_total{probe=\"web\"}", in: metrics()) ?? 0) >= 2
-                    && (sample("portpressure_probes_total{probe=\"shut\"}", in: metrics()) ?? 0) >= 2
+                (sample("portpressure_probe_runs_total{probe=\"web\"}", in: metrics()) ?? 0) >= 2
+                    && (sample("portpressure_probe_runs_total{probe=\"shut\"}", in: metrics()) ?? 0) >= 2
             }, "\(serve.stderr)")
             var text = metrics()
             #expect(sample("portpressure_probe_success{probe=\"web\"}", in: text) == 1)
@@ -117,17 +117,17 @@ extension ProbesTests {
             text = metrics()
             #expect(sample("portpressure_config_last_reload_successful", in: text) == 0)
             #expect(sample("portpressure_config_last_reload_success_timestamp_seconds", in: text) == loadedAt)
-            let webRuns = try #require(sample("portpressure_probes_total{probe=\"web\"}", in: text))
-            #expect(eventually { (sample("portpressure_probes_total{probe=\"web\"}", in: metrics()) ?? 0) >= webRuns + 2 })
+            let webRuns = try #require(sample("portpressure_probe_runs_total{probe=\"web\"}", in: text))
+            #expect(eventually { (sample("portpressure_probe_runs_total{probe=\"web\"}", in: metrics()) ?? 0) >= webRuns + 2 })
 
             // A good file through SIGHUP: web keeps its counter, shut goes, later comes.
             try TestFile.write(path, config([("web", "127.0.0.2:80"), ("later", "127.0.0.2:82")]))
             serve.signal(SIGHUP)
             #expect(eventually { sample("portpressure_config_last_reload_successful", in: metrics()) == 1 })
             text = metrics()
-            #expect((sample("portpressure_probes_total{probe=\"web\"}", in: text) ?? 0) >= webRuns + 2)
-            #expect(sample("portpressure_probes_total{probe=\"shut\"}", in: text) == nil)
-            #expect(text.contains("portpressure_probe_info{probe=\"later\",protocol=\"tcp\",target=\"127.0.0.2:82\",source=\"\",method=\"connectx\"} 1"))
+            #expect((sample("portpressure_probe_runs_total{probe=\"web\"}", in: text) ?? 0) >= webRuns + 2)
+            #expect(sample("portpressure_probe_runs_total{probe=\"shut\"}", in: text) == nil)
+            #expect(text.contains("portpressure_probe_info{probe=\"later\",proto=\"tcp\",target=\"127.0.0.2:82\",source=\"\",method=\"connectx\"} 1"))
             #expect((sample("portpressure_config_last_reload_success_timestamp_seconds", in: text) ?? 0) > loadedAt)
 
             #expect(serve.stop() == 0)

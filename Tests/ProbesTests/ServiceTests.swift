@@ -74,7 +74,7 @@ extension ProbesTests {
             var families = service.metricFamilies()
             #expect(families.first { $0.name == "portpressure_config_last_reload_successful" }?.onlyValue == 0)
             #expect(families.first { $0.name == "portpressure_config_last_reload_success_timestamp_seconds" }?.onlyValue == loaded.lastSuccess)
-            #expect(families.first { $0.name == "portpressure_probes_total" }?.count == 2)
+            #expect(families.first { $0.name == "portpressure_probe_runs_total" }?.count == 2)
 
             // Good again: a keeps its counters, b goes, c comes.
             try TestFile.write(path, Self.config([("a", "127.0.0.2:80"), ("c", "127.0.0.2:82")]))
@@ -128,8 +128,8 @@ extension ProbesTests {
             #expect(try family("portpressure_probe_success").count == 1)
             #expect(try family("portpressure_probe_duration_seconds").value(where: ["probe": "dns"]) == 0.25)
             #expect(try family("portpressure_probe_last_run_timestamp_seconds").value(where: ["probe": "dns"]) == 1_700_000_015.5)
-            #expect(try family("portpressure_probes_total").value(where: ["probe": "dns"]) == 2)
-            #expect(try family("portpressure_probes_total").value(where: ["probe": "web \"main\""]) == 0)
+            #expect(try family("portpressure_probe_runs_total").value(where: ["probe": "dns"]) == 2)
+            #expect(try family("portpressure_probe_runs_total").value(where: ["probe": "web \"main\""]) == 0)
             let failures = try family("portpressure_probe_failures_total")
             #expect(failures.type == .counter)
             #expect(failures.count == 2 * ProbeFailureReason.allCases.count)
@@ -139,8 +139,8 @@ extension ProbesTests {
                 #expect(failures.value(where: ["probe": "web \"main\"", "reason": reason]) == 0)
             }
             let info = try family("portpressure_probe_info")
-            #expect(info.value(where: ["probe": "dns", "protocol": "udp", "target": "10.0.0.53:53", "source": "10.0.0.10", "method": "plain"]) == 1)
-            #expect(info.value(where: ["probe": "web \"main\"", "protocol": "tcp", "target": "[2001:db8::1]:443", "source": "", "method": "connectx"]) == 1)
+            #expect(info.value(where: ["probe": "dns", "proto": "udp", "target": "10.0.0.53:53", "source": "10.0.0.10", "method": "plain"]) == 1)
+            #expect(info.value(where: ["probe": "web \"main\"", "proto": "tcp", "target": "[2001:db8::1]:443", "source": "", "method": "connectx"]) == 1)
             #expect(try family("portpressure_config_last_reload_successful").onlyValue == 1)
             #expect(try family("portpressure_config_last_reload_success_timestamp_seconds").onlyValue == 1_699_999_990)
             #expect(!ProbeMetrics.families([], reload: nil).contains { $0.name.hasPrefix("portpressure_config_") })
@@ -153,7 +153,7 @@ extension ProbesTests {
             let text = String(decoding: writer.finish(), as: UTF8.self)
             #expect(text.contains("# TYPE portpressure_probe_failures_total counter\n"))
             #expect(text.contains("portpressure_probe_failures_total{probe=\"dns\",reason=\"unexpected_reply\"} 0\n"))
-            #expect(text.contains("portpressure_probe_info{probe=\"web \\\"main\\\"\",protocol=\"tcp\",target=\"[2001:db8::1]:443\",source=\"\",method=\"connectx\"} 1\n"))
+            #expect(text.contains("portpressure_probe_info{probe=\"web \\\"main\\\"\",proto=\"tcp\",target=\"[2001:db8::1]:443\",source=\"\",method=\"connectx\"} 1\n"))
             #expect(text.contains("portpressure_config_last_reload_successful 0\n"))
             let check = try ProcessResult.run(["promtool", "check", "metrics"], input: text)
             #expect(check.status == 0, "\(check.stdout)\(check.stderr)")
@@ -165,8 +165,8 @@ extension ProbesTests {
             writer.write(contentsOf: ProbeMetrics.families(Self.statuses, reload: nil))
             let text = String(decoding: writer.finish(), as: UTF8.self)
             #expect(text.contains("# TYPE portpressure_probe_failures counter\n"))
-            #expect(text.contains("# TYPE portpressure_probes counter\n"))
-            #expect(text.contains("portpressure_probes_total{probe=\"dns\"} 2\n"))
+            #expect(text.contains("# TYPE portpressure_probe_runs counter\n"))
+            #expect(text.contains("portpressure_probe_runs_total{probe=\"dns\"} 2\n"))
             #expect(text.hasSuffix("# EOF\n"))
         }
     }

@@ -2,20 +2,32 @@ import Metrics
 import SockDiag
 
 /// Kernel settings that change how fast ports come back: TIME_WAIT reuse and limits.
+///
+/// One gauge per setting, its unit in the name (as node_exporter names its families): a
+/// setting mixes seconds, counts and modes, which one family with a `name` label cannot type.
 public struct KernelSettingsCollector: Collector {
     public let name = "kernel"
     public let summary = "sysctls that govern port reuse: tcp_tw_reuse, ip_autobind_reuse, tcp_max_tw_buckets, tcp_fin_timeout"
     private let procSys: String
 
+    /// The family of each sysctl of `KernelSettings.names`.
+    public static let families: [String: (name: String, help: String)] = [
+        "net.ipv4.tcp_tw_reuse": ("portpressure_kernel_tcp_tw_reuse",
+                                  "net.ipv4.tcp_tw_reuse: outgoing connections reuse TIME_WAIT ports 0 never, 1 when timestamps make it safe, 2 on loopback only."),
+        "net.ipv4.ip_autobind_reuse": ("portpressure_kernel_ip_autobind_reuse",
+                                       "net.ipv4.ip_autobind_reuse: 1 when bind(ip, 0) may hand out a port that SO_REUSEADDR sockets share, 0 when not."),
+        "net.ipv4.tcp_max_tw_buckets": ("portpressure_kernel_tcp_max_tw_buckets",
+                                        "net.ipv4.tcp_max_tw_buckets: the most TIME_WAIT sockets the kernel keeps; beyond it closing connections skip TIME_WAIT."),
+        "net.ipv4.tcp_fin_timeout": ("portpressure_kernel_tcp_fin_timeout_seconds",
+                                     "net.ipv4.tcp_fin_timeout: how long an orphaned connection stays in FIN_WAIT2."),
+    ]
+
     public init(procSys: String = "/proc/sys") { self.procSys = procSys }
 
     public func collect(_ scrape: Scrape) throws -> [MetricFamily] {
-        var family = MetricFamily(name: "portpressure_kernel_setting",
-                                  help: "Kernel settings that govern ephemeral port reuse, by sysctl name (those the kernel has).",
-                                  type: .gauge, labelNames: ["name"])
-        for setting in KernelSettings.current(procSys: procSys) {
-            family.append(setting.value, setting.name)
+        KernelSettings.current(procSys: procSys).compactMap { setting in
+            guard let family = Self.families[setting.name] else { return nil }
+            return MetricFamily(name: family.name, help: family.help, type: .gauge, value: setting.value)
         }
-        return [family]
     }
 }

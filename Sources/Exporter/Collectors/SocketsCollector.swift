@@ -4,7 +4,7 @@ import PortPressure
 /// Sockets by state, ephemeral ports per local address and per destination, and owners.
 public struct SocketsCollector: Collector {
     public let name = "sockets"
-    public let summary = "sockets by state; ephemeral ports used per local address, destination and owner"
+    public let summary = "sockets by state; ephemeral ports used in the namespace, per local address, destination and owner"
 
     public init() {}
 
@@ -16,6 +16,20 @@ public struct SocketsCollector: Collector {
                                    type: .gauge, labelNames: ["proto", "family", "state"])
         for count in snapshot.sockets {
             sockets.append(Double(count.count), count.proto.name, count.family.name, count.state)
+        }
+
+        // Any address, both families: the pools that do not split by local address. UDP
+        // connect() on an unbound socket needs a port no UDP socket holds; TCP connect() skips
+        // every port held by bind() or listen(), whatever the destination.
+        var namespaceUsed = MetricFamily(name: "portpressure_namespace_ephemeral_ports_used",
+                                         help: "Distinct ephemeral ports held by sockets of this protocol on any local address of the network namespace.",
+                                         type: .gauge, labelNames: ["proto"])
+        var namespaceBound = MetricFamily(name: "portpressure_namespace_bound_ephemeral_ports",
+                                          help: "Of portpressure_namespace_ephemeral_ports_used, ports held by listening, bound-only or unconnected sockets: out of every destination's pool for connect().",
+                                          type: .gauge, labelNames: ["proto"])
+        for usage in snapshot.protocols {
+            namespaceUsed.append(Double(usage.portsUsed), usage.proto.name)
+            namespaceBound.append(Double(usage.boundPorts), usage.proto.name)
         }
 
         var used = MetricFamily(name: "portpressure_ephemeral_ports_used",
@@ -55,6 +69,6 @@ public struct SocketsCollector: Collector {
         for owner in snapshot.owners {
             owners.append(Double(owner.portsUsed), owner.proto.name, owner.uid.map(String.init) ?? "", owner.cgroupPath ?? "")
         }
-        return [sockets, used, holders, bound, destinationMax, destinationCount, destinations, owners]
+        return [sockets, namespaceUsed, namespaceBound, used, holders, bound, destinationMax, destinationCount, destinations, owners]
     }
 }

@@ -10,6 +10,8 @@ enum MetricContract {
         "portpressure_ephemeral_ports_reserved": [],
         "portpressure_ephemeral_ports_limit": [],
         "portpressure_sockets": ["proto", "family", "state"],
+        "portpressure_namespace_ephemeral_ports_used": ["proto"],
+        "portpressure_namespace_bound_ephemeral_ports": ["proto"],
         "portpressure_ephemeral_ports_used": ["proto", "family", "local_address"],
         "portpressure_ephemeral_port_sockets": ["proto", "family", "local_address"],
         "portpressure_bound_ephemeral_ports": ["proto", "family", "local_address"],
@@ -20,7 +22,10 @@ enum MetricContract {
         "portpressure_udp_overshadowed_sockets": ["family"],
         "portpressure_udp_duplicate_tuple_sockets": ["family", "local_address", "local_port", "remote_address", "remote_port"],
         "portpressure_owner_ephemeral_ports_used": ["proto", "uid", "cgroup"],
-        "portpressure_kernel_setting": ["name"],
+        "portpressure_kernel_tcp_tw_reuse": [],
+        "portpressure_kernel_ip_autobind_reuse": [],
+        "portpressure_kernel_tcp_max_tw_buckets": [],
+        "portpressure_kernel_tcp_fin_timeout_seconds": [],
         "portpressure_scrape_collector_success": ["collector"],
         "portpressure_scrape_collector_duration_seconds": ["collector"],
         "portpressure_sock_diag_dump_retries_total": [],
@@ -33,12 +38,21 @@ enum MetricContract {
         "portpressure_probe_success": ["probe"],
         "portpressure_probe_duration_seconds": ["probe"],
         "portpressure_probe_last_run_timestamp_seconds": ["probe"],
-        "portpressure_probes_total": ["probe"],
+        "portpressure_probe_runs_total": ["probe"],
         "portpressure_probe_failures_total": ["probe", "reason"],
-        "portpressure_probe_info": ["probe", "protocol", "target", "source", "method"],
+        "portpressure_probe_info": ["probe", "proto", "target", "source", "method"],
         "portpressure_config_last_reload_successful": [],
         "portpressure_config_last_reload_success_timestamp_seconds": [],
+        // Prometheus's own series for every target.
         "up": [],
+        "scrape_duration_seconds": [],
+        "scrape_samples_scraped": [],
+    ]
+
+    /// What `--web.disable-exporter-metrics` leaves out: nothing a dashboard needs may come from it.
+    static let exporterMetrics: Set<String> = [
+        "portpressure_build_info", "portpressure_sock_diag_dump_retries_total", "process_cpu_seconds_total",
+        "process_resident_memory_bytes", "process_open_fds", "process_max_fds", "process_start_time_seconds",
     ]
 
     /// Label values the contract fixes.

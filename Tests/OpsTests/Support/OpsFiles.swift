@@ -24,6 +24,8 @@ enum Repository {
         return object
     }
 
+    static let alertsConfig = "deploy/prometheus/alerts.config.json"
+    static let alertsGenerator = "scripts/ops-generate-alerts"
     static let alertRules = "deploy/prometheus/alerts.yml"
     static let alertTests = "deploy/prometheus/alerts_test.yml"
     static let prometheusConfig = "deploy/prometheus/prometheus.yml"
@@ -33,12 +35,26 @@ enum Repository {
     static let dashboards = ["dashboards/portpressure-host.json", "dashboards/portpressure-fleet.json"]
 }
 
+/// The alerts' parameters, deploy/prometheus/alerts.config.json: the one place they live
+/// (scripts/ops-generate-alerts writes the rule files from it).
+struct AlertsConfig: Decodable {
+    var selector: String
+    var runbookURL: String
+
+    enum CodingKeys: String, CodingKey {
+        case selector
+        case runbookURL = "runbook_url"
+    }
+
+    static func load() throws -> AlertsConfig {
+        try JSONDecoder().decode(AlertsConfig.self, from: Data(Repository.text(Repository.alertsConfig).utf8))
+    }
+}
+
 /// Where every alert's `runbook_url` points: the README's runbook section, one heading per alert
-/// (GitHub's anchor of `### PortPressureFoo` is `#portpressurefoo`). The one place that names
-/// the base; `alerts.yml` must agree with it (Prometheus rule files have no variables).
+/// (GitHub's anchor of `### PortPressureFoo` is `#portpressurefoo`), under the configured address.
 enum Runbook {
-    static let base = "https://github.com/portpressure/portpressure/blob/main/README.md"
-    static func url(alert: String) -> String { base + "#" + alert.lowercased() }
+    static func url(alert: String) throws -> String { try AlertsConfig.load().runbookURL + "#" + alert.lowercased() }
 
     /// The runbook's text: README.md's `## Runbook` section, up to the next `## `.
     static func text() throws -> String {
@@ -59,7 +75,8 @@ struct OpsTestError: Error, CustomStringConvertible {
 /// install; it never skips it.
 enum Tool {
     static let packages = ["promtool": "prometheus", "prometheus": "prometheus",
-                           "systemd-analyze": "systemd", "curl": "curl", "setpriv": "util-linux"]
+                           "systemd-analyze": "systemd", "curl": "curl", "setpriv": "util-linux",
+                           "python3": "python3"]
 
     static func path(_ name: String) throws -> String {
         let search = (ProcessInfo.processInfo.environment["PATH"] ?? "").split(separator: ":").map(String.init)
