@@ -102,9 +102,11 @@ let package = Package(
             path: "Benchmarks/ConnectXBenchmark"
         ),
 
-        // Test helpers: network-namespace thread, process runner, fixture paths.
+        // Test helpers, each once: network-namespace thread, process runner, test sockets, HTTP
+        // client, exposition parser, polling with a deadline, seeded generator, fixture paths.
         .target(name: "CTestSupport", path: "Tests/CTestSupport"),
         .target(name: "TestSupport", dependencies: ["CTestSupport", "SocketModel"], path: "Tests/TestSupport"),
+        .testTarget(name: "TestSupportTests", dependencies: ["TestSupport"]),
         .testTarget(name: "SocketModelTests", dependencies: ["SocketModel"]),
         .testTarget(
             name: "SockDiagTests",
@@ -112,18 +114,20 @@ let package = Package(
             dependencies: ["SockDiag", "SocketModel", "SystemCalls", "TestSupport", "Snapshotting", "PortPressure"],
             resources: [.copy("Fixtures")]
         ),
-        .testTarget(name: "PortPressureTests", dependencies: ["PortPressure", "SocketModel"]),
-        .testTarget(name: "MetricsTests", dependencies: ["Metrics"]),
-        .testTarget(name: "ConnectXTests", dependencies: ["ConnectX", "SockDiag", "SocketModel", "TestSupport"]),
-        .testTarget(name: "HTTPServerTests", dependencies: ["HTTPServer"]),
+        .testTarget(name: "PortPressureTests", dependencies: ["PortPressure", "SocketModel", "TestSupport"]),
+        .testTarget(name: "MetricsTests", dependencies: ["Metrics", "TestSupport"]),
+        // Fixture sockets and endpoint literals for the tests of ConnectX and of the probes built on it.
+        .target(name: "ConnectXTestSupport", dependencies: ["ConnectX", "SocketModel", "TestSupport"], path: "Tests/ConnectXTestSupport"),
+        .testTarget(name: "ConnectXTests", dependencies: ["ConnectX", "SockDiag", "SocketModel", "TestSupport", "ConnectXTestSupport"]),
+        .testTarget(name: "HTTPServerTests", dependencies: ["HTTPServer", "TestSupport"]),
         .testTarget(
             name: "ProbesTests",
-            dependencies: ["Probes", "ConnectX", "SockDiag", "SocketModel", "Metrics", "TestSupport",
+            dependencies: ["Probes", "ConnectX", "SockDiag", "SocketModel", "Metrics", "TestSupport", "ConnectXTestSupport",
                            .product(name: "Logging", package: "swift-log")]
         ),
         .testTarget(
             name: "ExporterTests",
-            dependencies: ["Exporter", "Snapshotting", "PortPressure", "SockDiag", "SocketModel", "Metrics"],
+            dependencies: ["Exporter", "Snapshotting", "PortPressure", "SockDiag", "SocketModel", "Metrics", "TestSupport"],
             resources: [.copy("Golden")]
         ),
         // End to end: the built binaries against real sockets in private network namespaces.
@@ -133,7 +137,7 @@ let package = Package(
         // files through #filePath, so it needs no resources.
         .testTarget(
             name: "OpsTests",
-            dependencies: ["TestSupport", .product(name: "Yams", package: "Yams")]
+            dependencies: ["TestSupport", "SocketModel", .product(name: "Yams", package: "Yams")]
         ),
     ]
 )

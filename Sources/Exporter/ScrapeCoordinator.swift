@@ -16,6 +16,7 @@ public final class ScrapeCoordinator<Result: Sendable>: @unchecked Sendable {
     private let condition = NSCondition()
     private var flights: [Flight] = []
     private let collect: @Sendable (Set<String>) -> Result
+    private let joined: @Sendable (Set<String>) -> Void
     private var started = 0
 
     /// Collections actually run (not shared), for tests and debugging.
@@ -25,16 +26,21 @@ public final class ScrapeCoordinator<Result: Sendable>: @unchecked Sendable {
         return started
     }
 
-    /// - Parameter collect: runs one collection of the named collectors; called on the
-    ///   scraping thread, never twice at once for a selection a running one covers.
-    public init(collect: @escaping @Sendable (Set<String>) -> Result) {
+    /// - Parameters:
+    ///   - collect: runs one collection of the named collectors; called on the scraping
+    ///     thread, never twice at once for a selection a running one covers.
+    ///   - joined: called with a scrape's selection when it joins a running collection
+    ///     instead of starting one, before it waits (lets tests order events without sleeping).
+    public init(collect: @escaping @Sendable (Set<String>) -> Result, joined: @escaping @Sendable (Set<String>) -> Void = { _ in }) {
         self.collect = collect
+        self.joined = joined
     }
 
     /// The result of a collection covering `selection`: a running one if there is one, else a new one.
     public func result(for selection: Set<String>) -> Result {
         condition.lock()
         if let flight = flights.first(where: { $0.selection.isSuperset(of: selection) }) {
+            joined(selection)
             while flight.result == nil { condition.wait() }
             let result = flight.result!
             condition.unlock()

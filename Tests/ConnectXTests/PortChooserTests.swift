@@ -1,18 +1,7 @@
 import Testing
 @testable import ConnectX
 import SocketModel
-
-/// A deterministic generator for repeatable draws (SplitMix64).
-struct SeededGenerator: RandomNumberGenerator {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
+import TestSupport
 
 @Suite struct PortChooserTests {
     let tiny = try! EphemeralRange.parse(portRange: "10 21", reservedPorts: "11,14-18,19")
@@ -63,7 +52,7 @@ struct SeededGenerator: RandomNumberGenerator {
     @Test func smallRangesAreWalkedWholeFromARandomStart() {
         var starts = Set<UInt16>()
         for seed in UInt64(1)...40 {
-            var generator = SeededGenerator(state: seed)
+            var generator = SplitMix64(state: seed)
             var candidates = PortCandidates(range: tiny, budget: 64, using: &generator)
             #expect(candidates.isExhaustive)
             var seen: [UInt16] = []
@@ -83,7 +72,7 @@ struct SeededGenerator: RandomNumberGenerator {
 
     @Test func largeRangesAreSampledDistinctWithinTheBudget() {
         let range = EphemeralRange(low: 1000, high: 28999, reservedPorts: PortSet(UInt16(2000)...UInt16(2999)))
-        var generator = SeededGenerator(state: 7)
+        var generator = SplitMix64(state: 7)
         var candidates = PortCandidates(range: range, budget: 64, using: &generator)
         #expect(!candidates.isExhaustive)
         var seen: [UInt16] = []
@@ -104,7 +93,7 @@ struct SeededGenerator: RandomNumberGenerator {
         let reserved = PortSet((UInt16(100)...UInt16(1000)).filter { $0 % 10 != 0 })
         let range = EphemeralRange(low: 100, high: 799, reservedPorts: reserved)
         #expect(range.limit == 70)
-        var generator = SeededGenerator(state: 3)
+        var generator = SplitMix64(state: 3)
         var candidates = PortCandidates(range: range, budget: 64, using: &generator)
         var seen = Set<UInt16>()
         while let port = candidates.next(using: &generator) { seen.insert(port) }

@@ -7,6 +7,7 @@ import Testing
 import SockDiag
 import SocketModel
 import SystemPackage
+import ConnectXTestSupport
 import TestSupport
 
 /// Many threads and several processes run UDP ConnectX toward one destination at once, in a
@@ -75,6 +76,7 @@ import TestSupport
                         } catch {
                             worker.errors.append(error)
                         }
+                        // Time passes on purpose: spreads this thread's connects over the children's run.
                         if load.pause > 0 { usleep(UInt32.random(in: 0...load.pause)) }
                     }
                     worker.done.signal()
@@ -94,10 +96,7 @@ import TestSupport
         // Every child printed its connections and is holding them.
         var childLocals: [ConnectX.Endpoint] = []
         for child in children {
-            let deadline = Date().addingTimeInterval(60)
-            while child.stdout.split(separator: "\n").count < load.connectsPerProcess && child.isRunning && Date() < deadline {
-                usleep(20_000)
-            }
+            _ = child.waitForOutput(timeout: .seconds(60)) { $0.split(separator: "\n").count >= load.connectsPerProcess }
             let lines = child.stdout.split(separator: "\n").map(String.init)
             #expect(lines.count == load.connectsPerProcess, "child: \(child.stdout) \(child.stderr)")
             childLocals += lines.compactMap { line in
@@ -124,8 +123,14 @@ import TestSupport
                     payload.withUnsafeBytes { sendto(server.fd, $0.baseAddress, $0.count, 0, sa, length) }
                 }
             }
-            usleep(50_000)
-            return (tuples, try receiveQueues(toward: remote))
+            // Nothing announces a datagram's arrival to a socket of another process: poll the
+            // namespace's UDP table, bounded, until every tuple's socket has bytes queued.
+            var queues: [UInt16: Int] = [:]
+            _ = eventually(timeout: .seconds(5)) {
+                queues = try receiveQueues(toward: remote)
+                return queues.count == tuples.count && queues.values.allSatisfy { $0 > 0 }
+            }
+            return (tuples, queues)
         }
         #expect(tuples.count == load.expected)
         #expect(Set(tuples).count == tuples.count, "duplicate 4-tuples: \(Dictionary(grouping: tuples, by: { $0 }).filter { $1.count > 1 }.keys)")
@@ -159,7 +164,7 @@ func currentNamespace() -> String {
 /// The receive-queue bytes of each UDP socket connected to `remote`, by local port, from
 /// `/proc/thread-self/net/udp` (the calling thread's namespace; it lists every process's sockets).
 func receiveQueues(toward remote: SocketEndpoint) throws -> [UInt16: Int] {
-    let text = try readWhole("/proc/thread-self/net/udp")
+    let text = try readTextFile("/proc/thread-self/net/udp")
     let want = String(format: "%08X:%04X", UInt32(remote.address.ipv4Value!).byteSwapped, remote.port)
     var queues: [UInt16: Int] = [:]
     for line in text.split(separator: "\n").dropFirst() {
@@ -172,21 +177,4 @@ func receiveQueues(toward remote: SocketEndpoint) throws -> [UInt16: Int] {
         queues[port, default: 0] += bytes
     }
     return queues
-}
-
-/// Reads a file to its end with read(2) (a /proc file reports size 0, and comes a page at a time).
-func readWhole(_ path: String) throws -> String {
-    let fd = open(path, O_RDONLY | O_CLOEXEC)
-    guard fd >= 0 else { throw Errno(rawValue: errno) }
-    defer { close(fd) }
-    var bytes: [UInt8] = []
-    var buffer = [UInt8](repeating: 0, count: 65536)
-    for _ in 0..<10_000 {
-        let count = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-        if count < 0 && errno == EINTR { continue }
-        guard count >= 0 else { throw Errno(rawValue: errno) }
-        if count == 0 { break }
-        bytes += buffer[0..<count]
-    }
-    return String(decoding: bytes, as: UTF8.self)
 }

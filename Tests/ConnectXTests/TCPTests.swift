@@ -5,6 +5,7 @@ import Testing
 @testable import ConnectX
 import SocketModel
 import SystemPackage
+import ConnectXTestSupport
 import TestSupport
 
 @Suite struct TCPTests {

@@ -6,6 +6,7 @@ import Testing
 import SockDiag
 import SocketModel
 import SystemPackage
+import ConnectXTestSupport
 import TestSupport
 
 @Suite struct UDPTests {

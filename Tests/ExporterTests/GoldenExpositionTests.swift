@@ -2,6 +2,7 @@ import Exporter
 import Foundation
 import Metrics
 import Testing
+import TestSupport
 
 /// The exposition of a recorded dump, byte for byte, in both formats. Re-record after an
 /// intended change with `PORTPRESSURE_RECORD_GOLDEN=1 swift test --filter GoldenExpositionTests`
@@ -27,32 +28,30 @@ import Testing
     /// The facts of the recorded population, as its recipe made them (scripts/record-golden-fixture),
     /// so a re-recorded golden file can't silently drift from the truth.
     @Test func goldenValuesMatchTheRecipe() throws {
-        let text = try String(contentsOf: Fixture.directory.appendingPathComponent("population.prom"), encoding: .utf8)
-        func value(_ series: String) -> Double? {
-            text.split(separator: "\n").first { $0.hasPrefix(series + " ") }.flatMap { Double($0.split(separator: " ").last!) }
-        }
-        #expect(value("portpressure_ephemeral_ports_limit") == 91)
-        #expect(value("portpressure_ephemeral_ports_reserved") == 10)
+        let golden = try Exposition(String(contentsOf: Fixture.directory.appendingPathComponent("population.prom"), encoding: .utf8))
+        func value(_ series: String) throws -> Double? { try golden.value(series: series) }
+        #expect(try value("portpressure_ephemeral_ports_limit") == 91)
+        #expect(try value("portpressure_ephemeral_ports_reserved") == 10)
         // On 127.0.0.1: tcp 20 + tcp-bind 3 + tcp-bind-noport 2 (a port from connect()) + tcp-timewait 3 + tcp-bound 1.
-        #expect(value(#"portpressure_ephemeral_ports_used{proto="tcp",family="ipv4",local_address="127.0.0.1"}"#) == 29)
-        #expect(value(#"portpressure_bound_ephemeral_ports{proto="tcp",family="ipv4",local_address="127.0.0.1"}"#) == 1)
+        #expect(try value(#"portpressure_ephemeral_ports_used{proto="tcp",family="ipv4",local_address="127.0.0.1"}"#) == 29)
+        #expect(try value(#"portpressure_bound_ephemeral_ports{proto="tcp",family="ipv4",local_address="127.0.0.1"}"#) == 1)
         // Any address: connect() may give a ::1 connection a port number a 127.0.0.1 one holds, so
         // TCP lies between the largest address and the sum. UDP ports are never shared: 4 connected
         // and 2 unconnected on 127.0.0.1, 2 duplicate pairs on ::1. Bound: tcp-bound, udp-unconnected.
         let tcpPerAddress = [29.0, 3.0]
-        let tcpNamespace = try #require(value(#"portpressure_namespace_ephemeral_ports_used{proto="tcp"}"#))
+        let tcpNamespace = try #require(try value(#"portpressure_namespace_ephemeral_ports_used{proto="tcp"}"#))
         #expect(tcpNamespace >= tcpPerAddress.max()! && tcpNamespace <= tcpPerAddress.reduce(0, +))
-        #expect(value(#"portpressure_namespace_ephemeral_ports_used{proto="udp"}"#) == 8)
-        #expect(value(#"portpressure_namespace_bound_ephemeral_ports{proto="tcp"}"#) == 1)
-        #expect(value(#"portpressure_namespace_bound_ephemeral_ports{proto="udp"}"#) == 2)
-        #expect(value(#"portpressure_sockets{proto="tcp",family="ipv4",state="time_wait"}"#) == 3)
-        #expect(value(#"portpressure_sockets{proto="tcp",family="ipv4",state="bound_inactive"}"#) == 1)
-        #expect(value(#"portpressure_sockets{proto="tcp",family="ipv4",state="listen"}"#) == 1)
-        #expect(value(#"portpressure_sockets{proto="udp",family="ipv4",state="established"}"#) == 4)
-        #expect(value(#"portpressure_sockets{proto="udp",family="ipv4",state="unconnected"}"#) == 2)
-        #expect(value(#"portpressure_udp_duplicate_tuples{family="ipv6"}"#) == 2)
-        #expect(value(#"portpressure_udp_overshadowed_sockets{family="ipv6"}"#) == 2)
-        #expect(value(#"portpressure_destination_ephemeral_ports_used{proto="tcp",family="ipv4",local_address="127.0.0.1",remote_address="127.0.0.1",remote_port="8080"}"#) == 28)
-        #expect(value(#"portpressure_destination_ephemeral_ports_used{proto="tcp",family="ipv6",local_address="::1",remote_address="::1",remote_port="8443"}"#) == 3)
+        #expect(try value(#"portpressure_namespace_ephemeral_ports_used{proto="udp"}"#) == 8)
+        #expect(try value(#"portpressure_namespace_bound_ephemeral_ports{proto="tcp"}"#) == 1)
+        #expect(try value(#"portpressure_namespace_bound_ephemeral_ports{proto="udp"}"#) == 2)
+        #expect(try value(#"portpressure_sockets{proto="tcp",family="ipv4",state="time_wait"}"#) == 3)
+        #expect(try value(#"portpressure_sockets{proto="tcp",family="ipv4",state="bound_inactive"}"#) == 1)
+        #expect(try value(#"portpressure_sockets{proto="tcp",family="ipv4",state="listen"}"#) == 1)
+        #expect(try value(#"portpressure_sockets{proto="udp",family="ipv4",state="established"}"#) == 4)
+        #expect(try value(#"portpressure_sockets{proto="udp",family="ipv4",state="unconnected"}"#) == 2)
+        #expect(try value(#"portpressure_udp_duplicate_tuples{family="ipv6"}"#) == 2)
+        #expect(try value(#"portpressure_udp_overshadowed_sockets{family="ipv6"}"#) == 2)
+        #expect(try value(#"portpressure_destination_ephemeral_ports_used{proto="tcp",family="ipv4",local_address="127.0.0.1",remote_address="127.0.0.1",remote_port="8080"}"#) == 28)
+        #expect(try value(#"portpressure_destination_ephemeral_ports_used{proto="tcp",family="ipv6",local_address="::1",remote_address="::1",remote_port="8443"}"#) == 3)
     }
 }

@@ -3,6 +3,7 @@ import Logging
 import Synchronization
 import Testing
 @testable import HTTPServer
+import TestSupport
 
 /// Real HTTP over loopback: each test starts its own server on a kernel-chosen port.
 @Suite struct HTTPServerTests {
@@ -29,12 +30,12 @@ import Testing
         let port = try #require(server.boundAddresses.first?.port)
         #expect(port != 0)
         #expect(server.boundAddresses.first?.host == "127.0.0.1")
-        let client = RawHTTPClient(port: port)
+        let client = HTTPClient(port: port)
         let response = try client.request("GET", "/metrics?collect[]=sockets&collect%5B%5D=udp&exclude[]=a+b&empty&x=%2F%26", headers: [("X-Test", "v1")])
         #expect(response.status == 200)
         #expect(response.header("Content-Type") == "text/plain; charset=utf-8")
         #expect(response.header("X-Echo") == "yes")
-        #expect(response.header("Content-Length") == String(response.body.count))
+        #expect(response.header("Content-Length") == String(response.rawBody.count))
         #expect(response.text == """
         method GET
         path /metrics
@@ -59,7 +60,7 @@ import Testing
             }
         }
         defer { server.stop() }
-        let client = RawHTTPClient(port: server.boundAddresses[0].port)
+        let client = HTTPClient(port: server.boundAddresses[0].port)
         #expect(try client.request("GET", "/").status == 200)
         let post = try client.request("POST", "/", headers: [("Content-Length", "5")])
         #expect(post.status == 405)
@@ -75,35 +76,35 @@ import Testing
         let body = String(repeating: "portpressure_sockets{proto=\"tcp\"} 1\n", count: 100)
         let server = try Self.start { _ in .text(200, body) }
         defer { server.stop() }
-        let client = RawHTTPClient(port: server.boundAddresses[0].port)
+        let client = HTTPClient(port: server.boundAddresses[0].port)
         let get = try client.request("GET", "/metrics")
         let head = try client.request("HEAD", "/metrics")
         #expect(get.status == 200 && head.status == 200)
         #expect(get.text == body)
-        #expect(head.body.isEmpty)
+        #expect(head.rawBody.isEmpty)
         #expect(head.header("Content-Length") == String(body.utf8.count))
         // The same holds for a gzipped answer.
         let gzipHead = try client.request("HEAD", "/metrics", headers: [("Accept-Encoding", "gzip")])
         let gzipGet = try client.request("GET", "/metrics", headers: [("Accept-Encoding", "gzip")])
-        #expect(gzipHead.body.isEmpty)
+        #expect(gzipHead.rawBody.isEmpty)
         #expect(gzipHead.header("Content-Encoding") == "gzip")
-        #expect(gzipHead.header("Content-Length") == String(gzipGet.body.count))
+        #expect(gzipHead.header("Content-Length") == String(gzipGet.rawBody.count))
     }
 
     @Test func gzipRoundTrip() throws {
         let body = (0..<20_000).map { "portpressure_ephemeral_ports_used{local_address=\"10.0.\($0 / 256).\($0 % 256)\"} \($0)\n" }.joined()
         let server = try Self.start { _ in .text(200, body) }
         defer { server.stop() }
-        let client = RawHTTPClient(port: server.boundAddresses[0].port)
+        let client = HTTPClient(port: server.boundAddresses[0].port)
 
         let compressed = try client.request("GET", "/metrics", headers: [("Accept-Encoding", "deflate, gzip;q=0.8")])
         #expect(compressed.status == 200)
         #expect(compressed.header("Content-Encoding") == "gzip")
         #expect(compressed.header("Vary") == "Accept-Encoding")
-        #expect(compressed.header("Content-Length") == String(compressed.body.count))
-        #expect(compressed.body.starts(with: [0x1f, 0x8b]))
-        #expect(compressed.body.count < body.utf8.count / 4)
-        #expect(try gunzip(compressed.body) == Array(body.utf8))
+        #expect(compressed.header("Content-Length") == String(compressed.rawBody.count))
+        #expect(compressed.rawBody.starts(with: [0x1f, 0x8b]))
+        #expect(compressed.rawBody.count < body.utf8.count / 4)
+        #expect(try gunzip(compressed.rawBody) == Array(body.utf8))
 
         for refusal in [nil, "gzip;q=0", "identity", "br"] as [String?] {
             let plain = try client.request("GET", "/metrics", headers: refusal.map { [("Accept-Encoding", $0)] } ?? [])
@@ -115,7 +116,7 @@ import Testing
     @Test func uncompressibleResponsesStayPlain() throws {
         let server = try Self.start { _ in HTTPResponse(status: 200, body: Array("already small".utf8), compressible: false) }
         defer { server.stop() }
-        let response = try RawHTTPClient(port: server.boundAddresses[0].port).request("GET", "/", headers: [("Accept-Encoding", "gzip")])
+        let response = try HTTPClient(port: server.boundAddresses[0].port).request("GET", "/", headers: [("Accept-Encoding", "gzip")])
         #expect(response.header("Content-Encoding") == nil)
         #expect(response.header("Vary") == nil)
         #expect(response.text == "already small")
@@ -127,7 +128,7 @@ import Testing
         configuration.connectionMemoryLimit = 16 * 1024
         let server = try Self.start(configuration)
         defer { server.stop() }
-        let client = RawHTTPClient(port: server.boundAddresses[0].port)
+        let client = HTTPClient(port: server.boundAddresses[0].port)
         let huge = try client.request("GET", "/metrics", headers: [("X-Huge", String(repeating: "a", count: 64 * 1024))])
         #expect([431, 400, 413].contains(huge.status), "status \(huge.status)")
         let longLine = try client.request("GET", "/metrics?" + String(repeating: "b", count: 64 * 1024))
@@ -142,12 +143,12 @@ import Testing
         configuration.connectionTimeoutSeconds = 2
         let server = try Self.start(configuration)
         defer { server.stop() }
-        let client = RawHTTPClient(port: server.boundAddresses[0].port)
+        let client = HTTPClient(port: server.boundAddresses[0].port)
         let silent = try (0..<5).map { _ in try client.connect() }
-        defer { silent.forEach { close($0) } }
+        defer { withExtendedLifetime(silent) {} }
         let partial = try client.connect()
-        defer { close(partial) }
-        try RawHTTPClient.write(partial, Array("GET /metrics HTTP/1.1\r\nHost: x\r\n".utf8))  // never finished
+        defer { withExtendedLifetime(partial) {} }
+        try partial.send(Array("GET /metrics HTTP/1.1\r\nHost: x\r\n".utf8))  // never finished
 
         let clock = ContinuousClock()
         let start = clock.now
@@ -155,7 +156,7 @@ import Testing
         #expect(clock.now - start < .seconds(1), "others were served while the silent clients waited")
 
         // The silent connections are closed by the server (EOF) after about 2 s.
-        let closedAt = try RawHTTPClient.readToEnd(silent[0])
+        let closedAt = try silent[0].readToEnd()
         #expect(closedAt.isEmpty || String(decoding: closedAt, as: UTF8.self).hasPrefix("HTTP/1.1 408"))
         let waited = clock.now - start
         #expect(waited >= .seconds(1) && waited < .seconds(8), "closed after \(waited)")
@@ -176,7 +177,7 @@ import Testing
             return .text(200, "done \(request.path)\n")
         }
         defer { server.stop() }
-        let client = RawHTTPClient(port: server.boundAddresses[0].port)
+        let client = HTTPClient(port: server.boundAddresses[0].port)
 
         let results = Mutex<[Int]>([])
         let group = DispatchGroup()
@@ -211,7 +212,7 @@ import Testing
     @Test func requestBodyIsIgnored() throws {
         let server = try Self.start { request in .text(request.method == "GET" ? 200 : 405, "\(request.method)\n") }
         defer { server.stop() }
-        let client = RawHTTPClient(port: server.boundAddresses[0].port)
+        let client = HTTPClient(port: server.boundAddresses[0].port)
         let body = String(repeating: "x", count: 100_000)
         let post = try client.send(Array("POST /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: \(body.utf8.count)\r\n\r\n\(body)".utf8))
         #expect(post.status == 405)
@@ -225,17 +226,13 @@ import Testing
         configuration.maxConnections = 3
         let server = try Self.start(configuration)
         defer { server.stop() }
-        let client = RawHTTPClient(port: server.boundAddresses[0].port)
+        let client = HTTPClient(port: server.boundAddresses[0].port)
         var held = try (0..<3).map { _ in try client.connect() }
-        #expect(throws: RawHTTPClient.Failure.self) { _ = try client.request("GET", "/") }
-        held.forEach { close($0) }
+        #expect(throws: HTTPFailure.self) { _ = try client.request("GET", "/") }
+        held.forEach { $0.close() }
         held = []
-        var status = 0
-        for _ in 0..<100 where status != 200 {
-            status = (try? client.request("GET", "/").status) ?? 0
-            if status != 200 { usleep(20_000) }
-        }
-        #expect(status == 200)
+        // The server sees the closes on its own threads and announces nothing: poll it, bounded.
+        #expect(eventually(timeout: .seconds(5), every: .milliseconds(20)) { (try? client.request("GET", "/").status) == 200 })
     }
 
     @Test func addressInUseFailsAtStart() throws {
@@ -250,7 +247,7 @@ import Testing
                 && "\(error)" == "cannot listen on 127.0.0.1:\(port): bind: Address already in use"
         }
         // The first server is unharmed.
-        #expect(try RawHTTPClient(port: port).request("GET", "/").status == 200)
+        #expect(try HTTPClient(port: port).request("GET", "/").status == 200)
     }
 
     /// A later address failing leaves none of the earlier ones listening.
@@ -262,7 +259,7 @@ import Testing
         #expect(throws: HTTPServerError.self) {
             _ = try Self.start(addresses: ["127.0.0.1:\(free)", "127.0.0.1:\(used)"])
         }
-        #expect(throws: RawHTTPClient.Failure.self) { _ = try RawHTTPClient(port: free).connect() }
+        #expect(throws: HTTPFailure.self) { _ = try HTTPClient(port: free).connect() }
     }
 
     @Test func unassignedAddressFailsAtStart() throws {
@@ -282,15 +279,15 @@ import Testing
         let v6 = try Self.start(addresses: ["[::1]:0"])
         defer { v6.stop() }
         #expect(v6.boundAddresses[0].host == "::1")
-        #expect(try RawHTTPClient(host: "::1", port: v6.boundAddresses[0].port).request("GET", "/six").status == 200)
+        #expect(try HTTPClient(host: "::1", port: v6.boundAddresses[0].port).request("GET", "/six").status == 200)
 
         // `:port` is one socket for IPv6 and IPv4 alike.
         let any = try Self.start(addresses: [":0"])
         defer { any.stop() }
         let port = any.boundAddresses[0].port
         #expect(any.boundAddresses[0].host == nil)
-        #expect(try RawHTTPClient(host: "::1", port: port).request("GET", "/").status == 200)
-        #expect(try RawHTTPClient(host: "127.0.0.1", port: port).request("GET", "/").status == 200)
+        #expect(try HTTPClient(host: "::1", port: port).request("GET", "/").status == 200)
+        #expect(try HTTPClient(host: "127.0.0.1", port: port).request("GET", "/").status == 200)
     }
 
     @Test func severalAddressesServeTheSameHandler() throws {
@@ -299,7 +296,7 @@ import Testing
         #expect(server.boundAddresses.count == 3)
         #expect(server.boundAddresses[2].host == "127.0.0.1")
         for address in server.boundAddresses {
-            let response = try RawHTTPClient(host: address.host!, port: address.port).request("GET", "/x?a=1")
+            let response = try HTTPClient(host: address.host!, port: address.port).request("GET", "/x?a=1")
             #expect(response.text.contains("query a=1"))
         }
     }
@@ -307,10 +304,10 @@ import Testing
     @Test func stopClosesListenersAndIsIdempotent() throws {
         let server = try Self.start()
         let port = server.boundAddresses[0].port
-        #expect(try RawHTTPClient(port: port).request("GET", "/").status == 200)
+        #expect(try HTTPClient(port: port).request("GET", "/").status == 200)
         server.stop()
         server.stop()
-        #expect(throws: RawHTTPClient.Failure.self) { _ = try RawHTTPClient(port: port).connect() }
+        #expect(throws: HTTPFailure.self) { _ = try HTTPClient(port: port).connect() }
         // The port is free again.
         let again = try Self.start(addresses: ["127.0.0.1:\(port)"])
         again.stop()
@@ -320,23 +317,24 @@ import Testing
     /// does not wait for idle keep-alive connections.
     @Test func stopLetsRequestsInProgressFinish() throws {
         let inside = DispatchSemaphore(value: 0)
+        let release = DispatchSemaphore(value: 0)
         let server = try Self.start { request in
             if request.path == "/slow" {
                 inside.signal()
-                Thread.sleep(forTimeInterval: 0.5)
+                _ = release.wait(timeout: .now() + 10)
             }
             return .text(200, "finished \(request.path)\n")
         }
-        let client = RawHTTPClient(port: server.boundAddresses[0].port)
+        let client = HTTPClient(port: server.boundAddresses[0].port)
 
         // An idle keep-alive connection that already had its answer.
         let idle = try client.connect()
-        defer { close(idle) }
-        try RawHTTPClient.write(idle, Array("GET /first HTTP/1.1\r\nHost: x\r\n\r\n".utf8))
+        defer { withExtendedLifetime(idle) {} }
+        try idle.send(Array("GET /first HTTP/1.1\r\nHost: x\r\n\r\n".utf8))
         var chunk = [UInt8](repeating: 0, count: 4096)
-        #expect(recv(idle, &chunk, chunk.count, 0) > 0)
+        #expect(recv(idle.fd, &chunk, chunk.count, 0) > 0)
 
-        let result = Mutex<RawHTTPClient.Response?>(nil)
+        let result = Mutex<HTTPReply?>(nil)
         let done = DispatchSemaphore(value: 0)
         Thread {
             let response = try? client.request("GET", "/slow")
@@ -352,9 +350,16 @@ import Testing
             server.stop()
             stopped.signal()
         }.start()
-        // New connections are refused while the slow request is still being answered.
-        Thread.sleep(forTimeInterval: 0.1)
-        #expect(throws: RawHTTPClient.Failure.self) { _ = try client.connect() }
+        // New connections are refused while the slow request is still being answered (its
+        // handler holds until released). stop() closes the listener without telling anyone:
+        // poll the kernel's answer to connect, bounded.
+        var refusal: (any Error)?
+        _ = eventually(timeout: .seconds(5), every: .milliseconds(5)) {
+            do { _ = try client.connect(); return false } catch { refusal = error; return true }
+        }
+        #expect(refusal is HTTPFailure, "the listener still accepts during stop")
+        #expect(stopped.wait(timeout: .now()) == .timedOut, "stop returned before the slow request finished")
+        release.signal()
         #expect(stopped.wait(timeout: .now() + 5) == .success)
         #expect(clock.now - start < .seconds(2), "stop waited for the idle connection")
         #expect(done.wait(timeout: .now() + 5) == .success)
@@ -371,11 +376,12 @@ import Testing
             _ = release.wait(timeout: .now() + 10)
             return .text(200, "late\n")
         }
-        let client = RawHTTPClient(port: server.boundAddresses[0].port)
+        let client = HTTPClient(port: server.boundAddresses[0].port)
         Thread { _ = try? client.request("GET", "/") }.start()
         #expect(inside.wait(timeout: .now() + 5) == .success)
         let clock = ContinuousClock()
         let start = clock.now
+        // Time passes on purpose: the handler outlives the 200 ms grace period by far.
         DispatchQueue.global().asyncAfter(deadline: .now() + 1) { release.signal() }
         server.stop(gracePeriod: .milliseconds(200))
         // stop waited the grace period, then for the handler's thread to be joined.
@@ -401,24 +407,4 @@ func freePort() throws -> UInt16 {
         }
     }
     return UInt16(bigEndian: address.sin_port)
-}
-
-/// Decompresses with `gzip -d` (a separate implementation from the server's zlib use).
-func gunzip(_ bytes: [UInt8]) throws -> [UInt8] {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/bin/gzip")
-    process.arguments = ["-d", "-c"]
-    let input = Pipe(), output = Pipe()
-    process.standardInput = input
-    process.standardOutput = output
-    try process.run()
-    let writer = Thread {
-        try? input.fileHandleForWriting.write(contentsOf: Data(bytes))
-        try? input.fileHandleForWriting.close()
-    }
-    writer.start()
-    let data = output.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    guard process.terminationStatus == 0 else { throw RawHTTPClient.Failure("gzip -d exited \(process.terminationStatus)") }
-    return Array(data)
 }

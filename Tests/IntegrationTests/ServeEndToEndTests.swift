@@ -40,10 +40,10 @@ extension EndToEnd {
             // The scrape's own connection, from a port outside the range (7001): two
             // established sockets that exist only while the scrape runs.
             let (listed, reply) = try KernelView.stable(in: ns) {
-                try ns.run { try HTTPExchange.request("GET", "/metrics", port: 9100, localPort: 7001) }
+                try ns.run { try HTTPClient(port: 9100, timeoutSeconds: 30, localPort: 7001).request("GET", "/metrics") }
             }
             #expect(reply.status == 200)
-            #expect(reply.headers["content-type"] == "text/plain; version=0.0.4; charset=utf-8")
+            #expect(reply.header("content-type") == "text/plain; version=0.0.4; charset=utf-8")
             let scrapeConnection = [
                 SocketTableEntry(proto: .tcp, family: .ipv4, state: "established", receiveQueue: 0, localAddress: "127.0.0.1", localPort: 7001,
                                  remoteAddress: "127.0.0.1", remotePort: 9100, uid: 0, inode: 1, cookie: nil, cgroup: "/"),
@@ -159,44 +159,44 @@ extension EndToEnd {
             _ = try lab.waitForLine(startingWith: "READY")
             let serve = try ServeProcess.start(in: ns, port: 9101)
             defer { serve.process.stop() }
-            func get(_ target: String, method: String = "GET", _ headers: [String: String] = [:]) throws -> HTTPReply {
-                try ns.run { try HTTPExchange.request(method, target, headers: headers, port: 9101) }
+            func get(_ target: String, method: String = "GET", _ headers: [(String, String)] = []) throws -> HTTPReply {
+                try ns.run { try HTTPClient(port: 9101, timeoutSeconds: 30).request(method, target, headers: headers) }
             }
 
             let plain = try get("/metrics")
-            #expect(plain.status == 200 && plain.headers["content-encoding"] == nil)
+            #expect(plain.status == 200 && plain.header("content-encoding") == nil)
             let plainScrape = try Exposition(plain.text)
             #expect(!plainScrape.endsWithEOF)
             let families = Set(plainScrape.types.keys)
             #expect(families.contains("portpressure_udp_duplicate_tuples"))
 
             // gzip when Accept-Encoding allows it; the body inflates to the same families.
-            let zipped = try get("/metrics", ["Accept-Encoding": "gzip"])
-            #expect(zipped.status == 200 && zipped.headers["content-encoding"] == "gzip")
+            let zipped = try get("/metrics", [("Accept-Encoding", "gzip")])
+            #expect(zipped.status == 200 && zipped.header("content-encoding") == "gzip")
             #expect(zipped.body.starts(with: [0x1f, 0x8b]))
-            let inflated = try gunzip(zipped.body)
+            let inflated = String(decoding: try gunzip(zipped.body), as: UTF8.self)
             #expect(Set(try Exposition(inflated).types.keys) == families)
-            #expect(try get("/metrics", ["Accept-Encoding": "gzip;q=0, identity"]).headers["content-encoding"] == nil)
+            #expect(try get("/metrics", [("Accept-Encoding", "gzip;q=0, identity")]).header("content-encoding") == nil)
 
             // OpenMetrics when Accept prefers it.
-            let open = try get("/metrics", ["Accept": "application/openmetrics-text;version=1.0.0,text/plain;version=0.0.4;q=0.5"])
+            let open = try get("/metrics", [("Accept", "application/openmetrics-text;version=1.0.0,text/plain;version=0.0.4;q=0.5")])
             #expect(open.status == 200)
-            #expect(open.headers["content-type"]?.hasPrefix("application/openmetrics-text; version=1.0.0") == true)
+            #expect(open.header("content-type")?.hasPrefix("application/openmetrics-text; version=1.0.0") == true)
             let openScrape = try Exposition(open.text)
             #expect(openScrape.endsWithEOF && open.text.hasSuffix("# EOF\n"))
             #expect(openScrape.value("portpressure_udp_duplicate_tuples", ["family": "ipv4"]) == 2)
             #expect(openScrape.types["portpressure_sock_diag_dump_retries"] == "counter")
             #expect(openScrape.samples.contains { $0.name == "portpressure_sock_diag_dump_retries_total" })
-            let textPreferred = try get("/metrics", ["Accept": "text/plain;version=0.0.4,application/openmetrics-text;q=0.1"])
-            #expect(textPreferred.headers["content-type"]?.hasPrefix("text/plain; version=0.0.4") == true)
-            let openZipped = try get("/metrics", ["Accept": "application/openmetrics-text", "Accept-Encoding": "gzip"])
-            #expect(openZipped.headers["content-encoding"] == "gzip")
-            let openInflated = try gunzip(openZipped.body)
+            let textPreferred = try get("/metrics", [("Accept", "text/plain;version=0.0.4,application/openmetrics-text;q=0.1")])
+            #expect(textPreferred.header("content-type")?.hasPrefix("text/plain; version=0.0.4") == true)
+            let openZipped = try get("/metrics", [("Accept", "application/openmetrics-text"), ("Accept-Encoding", "gzip")])
+            #expect(openZipped.header("content-encoding") == "gzip")
+            let openInflated = String(decoding: try gunzip(openZipped.body), as: UTF8.self)
             #expect(openInflated.hasSuffix("# EOF\n"))
 
             // HEAD: headers only.
             let head = try get("/metrics", method: "HEAD")
-            #expect(head.status == 200 && head.body.isEmpty && Int(head.headers["content-length"] ?? "") ?? 0 > 1000)
+            #expect(head.status == 200 && head.body.isEmpty && Int(head.header("content-length") ?? "") ?? 0 > 1000)
 
             // collect[] / exclude[].
             let onlyRange = try Exposition(try get("/metrics?collect[]=range").text)
@@ -212,10 +212,10 @@ extension EndToEnd {
             // Other paths and methods.
             #expect(try get("/nope").status == 404)
             let post = try get("/metrics", method: "POST")
-            #expect(post.status == 405 && post.headers["allow"]?.contains("GET") == true)
+            #expect(post.status == 405 && post.header("allow")?.contains("GET") == true)
             #expect(try get("/", method: "DELETE").status == 405)
             let landing = try get("/")
-            #expect(landing.status == 200 && landing.headers["content-type"]?.hasPrefix("text/html") == true && landing.text.contains("/metrics"))
+            #expect(landing.status == 200 && landing.header("content-type")?.hasPrefix("text/html") == true && landing.text.contains("/metrics"))
             #expect(try get("/-/healthy").status == 200)
             #expect(try get("/-/ready").status == 200, "every collector has succeeded by now")
         }
@@ -228,9 +228,9 @@ extension EndToEnd {
             let idle: [TestSocket] = try ns.run {
                 var sockets: [TestSocket] = []
                 for i in 0..<8 {
-                    let socket = try TestSocket(.ipv4, udp: false)
-                    try socket.connect("127.0.0.1", 9102)
-                    if i % 2 == 1 { try socket.write(Array("GET /metrics HTTP/1.1\r\nHost: x\r\n".utf8)) }
+                    let socket = try TestSocket(.ipv4, .tcp)
+                    try socket.connect(.at("127.0.0.1", 9102))
+                    if i % 2 == 1 { try socket.send(Array("GET /metrics HTTP/1.1\r\nHost: x\r\n".utf8)) }
                     sockets.append(socket)
                 }
                 return sockets
@@ -238,16 +238,16 @@ extension EndToEnd {
             defer { withExtendedLifetime(idle) {} }
             // A header far over the server's memory limit is refused…
             let huge = "GET /metrics HTTP/1.1\r\nHost: x\r\nX-Padding: \(String(repeating: "a", count: 256 * 1024))\r\nConnection: close\r\n\r\n"
-            let refused = try ns.run { try HTTPExchange.raw(Array(huge.utf8), port: 9102, timeout: 10) }
+            let refused = try ns.run { try HTTPClient(port: 9102, timeoutSeconds: 10).exchange(Array(huge.utf8)) }
             if !refused.isEmpty {
-                let reply = try HTTPReply(raw: refused)
+                let reply = try HTTPReply(parsing: refused)
                 #expect([400, 413, 431].contains(reply.status), "oversized header answered \(reply.status)")
             }
             // …and while all that is open, scrapes are answered at once (well inside the
             // server's 10 s idle timeout: the silent clients are not waited for).
             for _ in 0..<3 {
                 let started = ContinuousClock.now
-                let reply = try ns.run { try HTTPExchange.request("GET", "/metrics", port: 9102, timeout: 5) }
+                let reply = try ns.run { try HTTPClient(port: 9102, timeoutSeconds: 5).request("GET", "/metrics") }
                 #expect(reply.status == 200 && reply.text.contains("portpressure_sockets{"))
                 #expect(ContinuousClock.now - started < .seconds(5))
             }
@@ -264,16 +264,18 @@ extension EndToEnd {
                 i=0; while [ $i -lt 200 ]; do
                   "\(lab)" --hold 0 --make listen:1:127.0.0.1:$((20000 + i)) --make tcp:300:127.0.0.1:$((20000 + i)) \
                     --make tcp-timewait:100:127.0.0.1:$((20000 + i)) --make udp:200:127.0.0.1:53 > /dev/null || exit 1
+                  if [ $i -eq 0 ]; then echo churning; fi
                   i=$((i + 1))
                 done
                 """])
             defer { churn.stop() }
-            usleep(300_000)
+            // The first round is done: the scrapes below overlap the churn from their start.
+            _ = try churn.waitForLine(startingWith: "churning")
             var during = 0
             var totals: Set<Double> = []
             for _ in 0..<15 {
                 guard churn.isRunning else { break }
-                let reply = try ns.run { try HTTPExchange.request("GET", "/metrics", port: 9103, timeout: 20) }
+                let reply = try ns.run { try HTTPClient(port: 9103, timeoutSeconds: 20).request("GET", "/metrics") }
                 #expect(reply.status == 200)
                 let scrape = try Exposition(reply.text)
                 #expect(scrape.value("portpressure_scrape_collector_success", ["collector": "sockets"]) == 1)
@@ -296,7 +298,7 @@ extension EndToEnd {
             _ = try lab.waitForLine(startingWith: "READY")
             let serve = try ServeProcess.start(in: ns, port: 9104)
             defer { serve.process.stop() }
-            let reply = try ns.run { try HTTPExchange.request("GET", "/metrics", port: 9104) }
+            let reply = try ns.run { try HTTPClient(port: 9104, timeoutSeconds: 30).request("GET", "/metrics") }
             #expect(reply.status == 200)
             let check = try ProcessResult.run(["promtool", "check", "metrics"], input: reply.text)
             #expect(check.status == 0, "promtool: \(check.stdout)\(check.stderr)")
@@ -306,20 +308,20 @@ extension EndToEnd {
         @Test func sigtermStopsItWithExitZero() throws {
             let ns = try NetworkNamespace()
             let serve = try ServeProcess.start(in: ns, port: 9105)
-            #expect(try ns.run { try HTTPExchange.request("GET", "/metrics", port: 9105) }.status == 200)
+            #expect(try ns.run { try HTTPClient(port: 9105, timeoutSeconds: 30).request("GET", "/metrics") }.status == 200)
             serve.process.signal(SIGTERM)
-            let status = waitForExit(serve.process, seconds: 10)
-            #expect(status == 0)
-            #expect(eventually { serve.process.stderr.contains("stopped") }, "\(serve.process.stderr)")
+            #expect(serve.process.waitForExit(timeout: .seconds(10)) == .exited(0))
+            // Its last words arrive through the pipe, which ends when it exited.
+            #expect(serve.process.waitForOutput(.stderr, timeout: .seconds(5)) { $0.contains("stopped") }, "\(serve.process.stderr)")
             // Nothing listens any more.
-            #expect(throws: (any Error).self) { try ns.run { try HTTPExchange.request("GET", "/-/healthy", port: 9105, timeout: 2) } }
+            #expect(throws: (any Error).self) { try ns.run { try HTTPClient(port: 9105, timeoutSeconds: 2).request("GET", "/-/healthy") } }
         }
 
         @Test func anAddressInUseExitsOneWithAClearMessage() throws {
             let ns = try NetworkNamespace()
             let holder = try ns.run {
-                let socket = try TestSocket(.ipv4, udp: false)
-                try socket.bind("127.0.0.1", 9106)
+                let socket = try TestSocket(.ipv4, .tcp)
+                try socket.bind(.at("127.0.0.1", 9106))
                 try socket.listen()
                 return socket
             }
@@ -339,33 +341,4 @@ extension EndToEnd {
             #expect(foreign.stderr.contains("192.0.2.1:9108"), "\(foreign.stderr)")
         }
     }
-}
-
-/// Waits (bounded) for a process to exit; its exit status, or nil if it is still running.
-func waitForExit(_ process: RunningProcess, seconds: Double) -> Int32? {
-    let deadline = ContinuousClock.now + .milliseconds(Int(seconds * 1000))
-    while process.isRunning && ContinuousClock.now < deadline { usleep(10_000) }
-    if process.isRunning { return nil }
-    return process.stop()
-}
-
-/// Polls `condition` for up to `seconds` (output of a pipe arrives a little after an exit).
-func eventually(seconds: Double = 5, _ condition: () -> Bool) -> Bool {
-    let deadline = ContinuousClock.now + .milliseconds(Int(seconds * 1000))
-    while ContinuousClock.now < deadline {
-        if condition() { return true }
-        usleep(10_000)
-    }
-    return condition()
-}
-
-/// Inflates a gzip body with the system's `gzip -dc` (an implementation independent of the
-/// server's zlib use).
-func gunzip(_ bytes: [UInt8]) throws -> String {
-    let path = FileManager.default.temporaryDirectory.appendingPathComponent("pp-\(getpid())-\(UUID().uuidString).gz").path
-    guard FileManager.default.createFile(atPath: path, contents: Data(bytes)) else { throw TestSocket.Failure("create \(path)", EIO) }
-    defer { try? FileManager.default.removeItem(atPath: path) }
-    let result = try ProcessResult.run(["gzip", "-dc", path])
-    guard result.status == 0 else { throw TestSocket.Failure("gzip -dc: \(result.stderr)", EIO) }
-    return result.stdout
 }

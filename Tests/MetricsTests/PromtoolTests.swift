@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import Metrics
+import TestSupport
 
 /// `promtool check metrics` (Debian's `prometheus` package) lints the text exposition the way
 /// Prometheus parses it. A missing promtool fails the test: it is a declared dependency.
@@ -13,19 +14,8 @@ import Metrics
     /// Runs `promtool check metrics` with `input` on stdin; returns its exit status and output.
     static func checkMetrics(_ input: [UInt8]) throws -> (status: Int32, output: String) {
         let promtool = try #require(promtoolPath(), "promtool not found on PATH (install Debian's prometheus package)")
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: promtool)
-        process.arguments = ["check", "metrics"]
-        let stdin = Pipe(), stdout = Pipe()
-        process.standardInput = stdin
-        process.standardOutput = stdout
-        process.standardError = stdout
-        try process.run()
-        try stdin.fileHandleForWriting.write(contentsOf: Data(input))
-        try stdin.fileHandleForWriting.close()
-        let output = stdout.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: output, as: UTF8.self))
+        let result = try ProcessResult.run([promtool, "check", "metrics"], inputBytes: input)
+        return (result.status, result.stdout + result.stderr)
     }
 
     @Test func representativeScrapePassesPromtool() throws {

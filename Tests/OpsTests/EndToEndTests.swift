@@ -1,6 +1,7 @@
 import Foundation
 import Glibc
 import Testing
+import SocketModel
 import TestSupport
 import Yams
 
@@ -106,69 +107,63 @@ struct EndToEndTests {
             // Count TIME_WAIT as held: no early reuse of loopback TIME_WAIT ports (default 2 does it after 1 s).
             try ns.sysctl("net.ipv4.tcp_tw_reuse", "0")
 
-            var fds: [Int32] = []
+            var sockets: [TestSocket] = []
             var acceptor: Acceptor?
-            var exporter: ChildProcess?
-            var leanExporter: ChildProcess?
-            var server: ChildProcess?
+            var exporter: RunningProcess?
+            var leanExporter: RunningProcess?
+            var server: RunningProcess?
             defer {
                 server?.stop()
                 exporter?.stop()
                 leanExporter?.stop()
                 acceptor?.stop()
-                fds.forEach { close($0) }
+                sockets.forEach { $0.close() }
             }
 
             // A real population: established connections, TIME_WAIT, a duplicate UDP 4-tuple,
             // connected and unconnected UDP, a bound-only TCP socket.
-            let listener = try ns.run { try Sockets.tcpListener("127.0.0.1", Self.listenerPort) }
-            fds.append(listener)
+            let listener = try ns.run { try TestSocket.tcpListener("127.0.0.1", Self.listenerPort) }
+            sockets.append(listener)
             acceptor = Acceptor(listener: listener)
-            fds += try ns.run { try Self.population() }
+            sockets += try ns.run { try Self.population() }
 
-            func serve(_ name: String, _ address: String, _ flags: [String]) throws -> ChildProcess {
-                try ChildProcess(
-                    name: name,
-                    arguments: [setpriv, "--reuid=65534", "--regid=65534", "--clear-groups", "--no-new-privs",
-                                "--inh-caps=-all", "--bounding-set=-all", "--",
-                                binary, "serve", "--web.listen-address", address,
-                                "--config.file", directory.appendingPathComponent("probes.yml").path] + flags,
-                    logDirectory: directory, namespace: ns)
+            func serve(_ address: String, _ flags: [String]) throws -> RunningProcess {
+                try ns.launch([setpriv, "--reuid=65534", "--regid=65534", "--clear-groups", "--no-new-privs",
+                               "--inh-caps=-all", "--bounding-set=-all", "--",
+                               binary, "serve", "--web.listen-address", address,
+                               "--config.file", directory.appendingPathComponent("probes.yml").path] + flags)
             }
-            exporter = try serve("portpressure", Self.instance, [])
-            leanExporter = try serve("portpressure-lean", Self.leanInstance, ["--web.disable-exporter-metrics"])
+            exporter = try serve(Self.instance, [])
+            leanExporter = try serve(Self.leanInstance, ["--web.disable-exporter-metrics"])
             let namespaceID = try ns.run { try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/thread-self/ns/net") }
             #expect(exporter!.networkNamespace == namespaceID, "the exporter runs in the test's namespace")
-            for (child, port) in [(exporter!, Self.exporterPort), (leanExporter!, Self.leanExporterPort)] {
-                try eventually("\(child.name) to be ready (/-/ready)", within: 20) {
-                    guard child.isRunning else { throw StopWaiting("\(child.name) \(child.exitedEarly!):\n\(child.logTail)") }
-                    return try ns.run { try LoopbackHTTP.get(port: port, path: "/-/ready") }.status == 200
+            for (name, child, port) in [("portpressure", exporter!, Self.exporterPort), ("portpressure-lean", leanExporter!, Self.leanExporterPort)] {
+                try waitUntil("\(name) to be ready (/-/ready)", timeout: .seconds(20), every: .milliseconds(500)) {
+                    guard child.isRunning else { throw StopWaiting("\(name) \(child.ending!):\n\(child.logTail)") }
+                    return try ns.run { try HTTPClient(port: port, timeoutSeconds: 5).request("GET", "/-/ready") }.status == 200
                 }
             }
-            let lean = try ns.run { try LoopbackHTTP.get(port: Self.leanExporterPort, path: "/metrics") }.text
+            let lean = try ns.run { try HTTPClient(port: Self.leanExporterPort, timeoutSeconds: 5).request("GET", "/metrics") }.text
             #expect(!lean.contains("portpressure_build_info") && !lean.contains("process_"), "--web.disable-exporter-metrics")
 
-            server = try ChildProcess(
-                name: "prometheus",
-                arguments: [prometheus,
+            server = try ns.launch([prometheus,
                             "--config.file=\(directory.appendingPathComponent("prometheus.yml").path)",
                             "--storage.tsdb.path=\(directory.appendingPathComponent("data").path)",
                             "--web.listen-address=127.0.0.1:\(Self.prometheusPort)",
-                            "--log.level=warn"],
-                logDirectory: directory, namespace: ns)
+                            "--log.level=warn"])
             let api = PrometheusAPI(namespace: ns, port: Self.prometheusPort)
-            try eventually("Prometheus to be ready", within: 30) {
-                guard server!.isRunning else { throw StopWaiting("prometheus \(server!.exitedEarly!):\n\(server!.logTail)") }
-                return (try? ns.run { try LoopbackHTTP.get(port: Self.prometheusPort, path: "/-/ready") })?.status == 200
+            try waitUntil("Prometheus to be ready", timeout: .seconds(30), every: .milliseconds(500)) {
+                guard server!.isRunning else { throw StopWaiting("prometheus \(server!.ending!):\n\(server!.logTail)") }
+                return (try? ns.run { try HTTPClient(port: Self.prometheusPort, timeoutSeconds: 5).request("GET", "/-/ready") })?.status == 200
             }
-            try eventually("five successful scrapes of both exporters", within: 30) {
+            try waitUntil("five successful scrapes of both exporters", timeout: .seconds(30), every: .milliseconds(500)) {
                 let up = try api.query(#"up{job="\#(Self.job)"}"#)
                 let count = try api.query(#"count_over_time(up{job="\#(Self.job)"}[1m])"#)
                 return up.count == 2 && up.allSatisfy { $0.value == 1 } && count.count == 2 && count.allSatisfy { $0.value >= 5 }
             }
 
             // What the exporter serves is the metric contract (and so the README's tables), labels included.
-            let full = try ns.run { try LoopbackHTTP.get(port: Self.exporterPort, path: "/metrics") }.text
+            let full = try ns.run { try HTTPClient(port: Self.exporterPort, timeoutSeconds: 5).request("GET", "/metrics") }.text
             var contract = MetricContract.labels
             for prometheusOwn in ["up", "scrape_duration_seconds", "scrape_samples_scraped"] { contract[prometheusOwn] = nil }
             #expect(ReadmeMetricsTests.exposition(full) == contract)
@@ -183,7 +178,7 @@ struct EndToEndTests {
             try Self.everyAlertSelectorReturnsData(api)
 
             // Before any pressure: the overshadowed tuple and the refused probe alert; nothing else.
-            try eventually("the overshadowing and refused-probe alerts", within: 20) {
+            try waitUntil("the overshadowing and refused-probe alerts", timeout: .seconds(20), every: .milliseconds(500)) {
                 let alerts = try api.alerts()
                 return alerts.contains { $0.labels["alertname"] == "PortPressureUDPSocketsOvershadowed" && $0.labels["family"] == "ipv4" }
                     && alerts.contains { $0.labels["alertname"] == "PortPressureProbeFailing" && $0.labels["probe"] == "closed-port"
@@ -202,29 +197,29 @@ struct EndToEndTests {
                 .write(to: directory.appendingPathComponent("probes.yml"), atomically: true, encoding: .utf8)
             chmod(directory.appendingPathComponent("probes.yml").path, 0o644)
             kill(exporter!.pid, SIGHUP)
-            try eventually("the failed reload in the metrics", within: 20) {
+            try waitUntil("the failed reload in the metrics", timeout: .seconds(20), every: .milliseconds(500)) {
                 try api.query(#"portpressure_config_last_reload_successful{instance="\#(Self.instance)"}"#).first?.value == 0
             }
 
             // Narrow the range to 256 ports and fill it from one source address toward the listener.
             try ns.setPortRange(low: Self.narrowed.low, high: Self.narrowed.high)
-            let filled = try ns.run { () -> [Int32] in
-                var filled: [Int32] = []
+            let filled = try ns.run { () -> [TestSocket] in
+                var filled: [TestSocket] = []
                 for _ in 0..<(Self.narrowed.high - Self.narrowed.low + 20) {
                     do {
-                        filled.append(try Sockets.tcpConnection(to: "127.0.0.1", Self.listenerPort, from: Self.fillSource))
-                    } catch let failure as SocketCallFailure where failure.errno == EADDRNOTAVAIL {
+                        filled.append(try TestSocket.tcpConnection(to: "127.0.0.1", Self.listenerPort, from: Self.fillSource))
+                    } catch let failure as SocketFailure where failure.code == EADDRNOTAVAIL {
                         break
                     }
                 }
                 return filled
             }
-            fds += filled
+            sockets += filled
             let limit = Self.narrowed.high - Self.narrowed.low + 1
             // The probe from the same source holds a few ports too; the rest are ours.
             #expect(filled.count > limit * 9 / 10 && filled.count <= limit, "filled \(filled.count) of \(limit)")
 
-            try eventually("the exhaustion, forecast, destination and probe alerts", within: 40) {
+            try waitUntil("the exhaustion, forecast, destination and probe alerts", timeout: .seconds(40), every: .milliseconds(500)) {
                 let alerts = try api.alerts()
                 func active(_ name: String, _ labels: [String: String]) -> Bool {
                     alerts.contains { alert in
@@ -255,50 +250,54 @@ struct EndToEndTests {
             }
 
             // SIGTERM stops the exporter cleanly, and Prometheus notices it is gone.
-            let ending = exporter!.stop()
+            exporter!.stop()
+            let ending = exporter!.ending
             #expect(ending == .exited(0), "portpressure serve \(ending) after SIGTERM:\n\(exporter!.logTail)")
-            try eventually("the exporter-down alert", within: 20) {
+            try waitUntil("the exporter-down alert", timeout: .seconds(20), every: .milliseconds(500)) {
                 try api.alerts().contains { $0.labels["alertname"] == "PortPressureExporterDown" && $0.labels["instance"] == Self.instance }
             }
         }
     }
 
-    /// Sockets a host typically has, made on the namespace's thread; returns their descriptors.
-    static func population() throws -> [Int32] {
-        var fds: [Int32] = []
+    /// Sockets a host typically has, made on the namespace's thread.
+    static func population() throws -> [TestSocket] {
+        var sockets: [TestSocket] = []
         // 40 established connections to the listener (the acceptor holds the other ends).
-        for _ in 0..<40 { fds.append(try Sockets.tcpConnection(to: "127.0.0.1", listenerPort)) }
+        for _ in 0..<40 { sockets.append(try TestSocket.tcpConnection(to: "127.0.0.1", listenerPort)) }
         // 10 connections closed client-first: their client ports sit in TIME_WAIT for 60 s.
-        let timeWaitListener = try Sockets.tcpListener("127.0.0.1", timeWaitListenerPort)
+        let timeWaitListener = try TestSocket.tcpListener("127.0.0.1", timeWaitListenerPort)
         for _ in 0..<10 {
-            let client = try Sockets.tcpConnection(to: "127.0.0.1", timeWaitListenerPort)
-            let server = accept(timeWaitListener, nil, nil)
-            close(client)
-            usleep(1_000)
-            if server >= 0 { close(server) }
+            let client = try TestSocket.tcpConnection(to: "127.0.0.1", timeWaitListenerPort)
+            let server = try timeWaitListener.accept()
+            client.close()
+            // The server side closes only once the client's FIN arrived (it reads end of file),
+            // so the client alone ends in TIME_WAIT (not both, as in a simultaneous close).
+            try server.setTimeout(seconds: 5)
+            _ = try server.readToEnd()
+            server.close()
         }
-        close(timeWaitListener)
+        timeWaitListener.close()
         // Two connected UDP sockets on one 4-tuple: one of them receives nothing.
         for _ in 0..<2 {
-            let fd = try Sockets.socket(Sockets.udp)
-            try Sockets.setOption(fd, SOL_SOCKET, SO_REUSEADDR)
-            try Sockets.bind(fd, "127.0.0.1", udpSharedPort)
-            try Sockets.connect(fd, "127.0.0.1", udpPeerPort)
-            fds.append(fd)
+            let socket = try TestSocket(.ipv4, .udp)
+            try socket.setOption(SOL_SOCKET, SO_REUSEADDR)
+            try socket.bind(.at("127.0.0.1", udpSharedPort))
+            try socket.connect(.at("127.0.0.1", udpPeerPort))
+            sockets.append(socket)
         }
         // Connected UDP sockets with ephemeral ports, toward a few destinations.
         for i in 0..<5 {
-            let fd = try Sockets.socket(Sockets.udp)
-            try Sockets.connect(fd, "127.0.0.1", udpPeerPort + UInt16(1 + i % 2))
-            fds.append(fd)
+            let socket = try TestSocket(.ipv4, .udp)
+            try socket.connect(.at("127.0.0.1", udpPeerPort + UInt16(1 + i % 2)))
+            sockets.append(socket)
         }
         // Bound-only sockets holding ephemeral ports: unconnected UDP, TCP bound but not listening.
-        for type in [Sockets.udp, Sockets.tcp] {
-            let fd = try Sockets.socket(type)
-            try Sockets.bind(fd, "127.0.0.1", 0)
-            fds.append(fd)
+        for proto in [TransportProtocol.udp, .tcp] {
+            let socket = try TestSocket(.ipv4, proto)
+            try socket.bind(.at("127.0.0.1", 0))
+            sockets.append(socket)
         }
-        return fds
+        return sockets
     }
 
     /// Every query of both dashboards, variables substituted as Grafana would, returns samples;

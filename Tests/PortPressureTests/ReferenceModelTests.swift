@@ -1,23 +1,12 @@
 import Testing
 import SocketModel
+import TestSupport
 @testable import PortPressure
-
-/// A deterministic generator (SplitMix64) so failures reproduce.
-struct SeededGenerator: RandomNumberGenerator {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9e37_79b9_7f4a_7c15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xbf58_476d_1ce4_e5b9
-        z = (z ^ (z >> 27)) &* 0x94d0_49bb_1331_11eb
-        return z ^ (z >> 31)
-    }
-}
 
 /// Random records over few addresses and ports, so keys collide, ports repeat and
 /// duplicates happen.
 func randomRecords(count: Int, seed: UInt64) -> [SocketRecord] {
-    var rng = SeededGenerator(state: seed)
+    var rng = SplitMix64(state: seed)
     let locals4 = (1...5).map { IPAddress(ipv4: 0x0a00_0000 + $0) } + [.ipv4Any]
     let locals6 = [IPAddress("2001:db8::1")!, IPAddress("fe80::1")!, .ipv6Any, IPAddress("::ffff:10.0.0.1")!]
     let remotes4 = (1...40).map { IPAddress(ipv4: 0xc0a8_0000 + $0) }
@@ -181,7 +170,7 @@ struct ReferenceModel {
     }
 
     @Test func topKIsTheSortedPrefix() {
-        var rng = SeededGenerator(state: 4)
+        var rng = SplitMix64(state: 4)
         let values = (0..<500).map { _ in Int.random(in: 0..<100, using: &rng) }
         let ranksBefore = { (a: Int, b: Int) in values[a] != values[b] ? values[a] > values[b] : a < b }
         let sorted = values.indices.sorted(by: ranksBefore)

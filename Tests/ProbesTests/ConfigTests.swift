@@ -4,6 +4,7 @@ import Glibc
 import ConnectX
 @testable import Probes
 import SocketModel
+import ConnectXTestSupport
 import Testing
 
 extension ProbesTests {

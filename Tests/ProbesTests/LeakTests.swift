@@ -4,6 +4,7 @@ import Glibc
 import ConnectX
 @testable import Probes
 import SockDiag
+import ConnectXTestSupport
 import TestSupport
 import Testing
 
@@ -15,8 +16,8 @@ extension ProbesTests {
             let ns = try NetworkNamespace()
             let (server, echo, wrong) = try ns.run {
                 (try TCPServer(Fixture.tcpListener("127.0.0.2:80"), readBytes: 0, reply: []),
-                 try UDPServer(Fixture.udpSocket("127.0.0.2:53"), answer: .echo),
-                 try UDPServer(Fixture.udpSocket("127.0.0.2:54"), answer: .reply([0x21])))
+                 try UDPServer(Fixture.bound(.udp, "127.0.0.2:53"), answer: .echo),
+                 try UDPServer(Fixture.bound(.udp, "127.0.0.2:54"), answer: .reply([0x21])))
             }
             defer { server.stop(); echo.stop(); wrong.stop() }
             let shared = try ns.run { ProbeRunner(sockDiag: try SockDiagClient()) }

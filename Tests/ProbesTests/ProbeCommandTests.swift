@@ -2,37 +2,14 @@
 import Glibc
 #endif
 @testable import Probes
+import ConnectXTestSupport
 import TestSupport
 import Testing
 
-/// `GET`/`POST` over a raw socket made in the namespace; returns the status and the body.
-func http(_ method: String, _ path: String, port: UInt16) throws -> (status: Int, body: String) {
-    let socket = try TestSocket.open(.tcp, family: .ipv4)
-    guard socket.connect("127.0.0.1:\(port)") == 0 else { throw TestSocket.Failure("connect 127.0.0.1:\(port)") }
-    let request = Array("\(method) \(path) HTTP/1.0\r\nHost: test\r\nContent-Length: 0\r\n\r\n".utf8)
-    guard send(socket.fd, request, request.count, Int32(MSG_NOSIGNAL)) == request.count else { throw TestSocket.Failure("send") }
-    var response: [UInt8] = []
-    var buffer = [UInt8](repeating: 0, count: 65536)
-    let deadline = ContinuousClock.now + .seconds(10)
-    while ContinuousClock.now < deadline {
-        var ready = pollfd(fd: socket.fd, events: Int16(POLLIN), revents: 0)
-        guard poll(&ready, 1, 1_000) > 0 else { continue }
-        let n = recv(socket.fd, &buffer, buffer.count, 0)
-        if n <= 0 { break }
-        response += buffer[..<n]
-    }
-    let text = String(decoding: response, as: UTF8.self)
-    let parts = text.split(separator: "\r\n\r\n", maxSplits: 1, omittingEmptySubsequences: false)
-    let status = parts.first?.split(separator: " ").dropFirst().first.flatMap { Int($0) } ?? 0
-    return (status, parts.count > 1 ? String(parts[1]) : "")
-}
-
-/// The value of the sample `series` (name and labels, exactly as exposed) in `metrics`.
+/// The value of the sample `series` (name and labels, as exposed) in the scrape `metrics`;
+/// nil when it is absent or the text is no valid exposition.
 func sample(_ series: String, in metrics: String) -> Double? {
-    for line in metrics.split(separator: "\n") where line.hasPrefix(series + " ") {
-        return Double(line.dropFirst(series.count + 1))
-    }
-    return nil
+    (try? Exposition(metrics).value(series: series)) ?? nil
 }
 
 extension ProbesTests {
@@ -95,7 +72,8 @@ extension ProbesTests {
             try TestFile.write(path, config([("web", "127.0.0.2:80"), ("shut", "127.0.0.2:81")]))
             let serve = try ns.launch([binary, "serve", "--config.file", path, "--web.listen-address", "127.0.0.1:19102",
                                        "--no-collector.sockets", "--no-collector.udp"])
-            func metrics() -> String { (try? ns.run { try http("GET", "/metrics", port: 19102) })?.body ?? "" }
+            let client = HTTPClient(port: 19102)
+            func metrics() -> String { (try? ns.run { try client.request("GET", "/metrics") })?.text ?? "" }
             #expect(eventually {
                 (sample("portpressure_probe_runs_total{probe=\"web\"}", in: metrics()) ?? 0) >= 2
                     && (sample("portpressure_probe_runs_total{probe=\"shut\"}", in: metrics()) ?? 0) >= 2
@@ -111,9 +89,9 @@ extension ProbesTests {
 
             // A bad file through POST /-/reload: 500, old probes keep running.
             try TestFile.write(path, "probes: [")
-            let post = try ns.run { try http("POST", "/-/reload", port: 19102) }
+            let post = try ns.run { try client.request("POST", "/-/reload", headers: [("Content-Length", "0")]) }
             #expect(post.status == 500)
-            #expect(post.body.contains("not valid YAML"))
+            #expect(post.text.contains("not valid YAML"))
             text = metrics()
             #expect(sample("portpressure_config_last_reload_successful", in: text) == 0)
             #expect(sample("portpressure_config_last_reload_success_timestamp_seconds", in: text) == loadedAt)

@@ -4,6 +4,7 @@ import Glibc
 import ConnectX
 @testable import Probes
 import SocketModel
+import ConnectXTestSupport
 import TestSupport
 import Testing
 
@@ -58,7 +59,7 @@ extension ProbesTests {
             let (listener, queued, result) = try ns.run {
                 let listener = try Fixture.tcpListener("127.0.0.2:80", backlog: 0)
                 // With a backlog of 0 the queue holds one connection; later SYNs are dropped.
-                let queued = try Fixture.fill(.tcp, toward: "127.0.0.2:80", limit: 1).sockets
+                let queued = try fill(.tcp, toward: "127.0.0.2:80", limit: 1).sockets
                 return (listener, queued, runner.run(probe("slow", .tcp, "127.0.0.2:80", timeout: .milliseconds(300))))
             }
             #expect(queued.count == 1)
@@ -76,8 +77,8 @@ extension ProbesTests {
             let listener = try ns.run { try Fixture.tcpListener("127.0.0.2:80") }
             var fillers: [TestSocket] = []
             let (tcpErrno, udpErrno, tcpFull, udpFull) = try ns.run {
-                let tcpFill = try Fixture.fill(.tcp, toward: "127.0.0.2:80")
-                let udpFill = try Fixture.fill(.udp, toward: "127.0.0.2:53")
+                let tcpFill = try fill(.tcp, toward: "127.0.0.2:80")
+                let udpFill = try fill(.udp, toward: "127.0.0.2:53")
                 fillers = tcpFill.sockets + udpFill.sockets
                 return (tcpFill.errno, udpFill.errno, runner.run(probe("tcp", .tcp, "127.0.0.2:80", method: method)),
                         runner.run(probe("udp", .udp, "127.0.0.2:53", method: method)))
@@ -107,7 +108,7 @@ extension ProbesTests {
             try ns.setPortRange(low: 40000, high: 40003)
             let (listener, elsewhere, plain, connectx) = try ns.run {
                 let listener = try Fixture.tcpListener("0.0.0.0:80")
-                let elsewhere = try Fixture.fill(.tcp, toward: "127.0.0.3:80", from: "127.0.0.1:0", bindAddressNoPort: true)
+                let elsewhere = try fill(.tcp, toward: "127.0.0.3:80", from: "127.0.0.1:0", bindAddressNoPort: true)
                 return (listener, elsewhere,
                         runner.run(probe("plain", .tcp, "127.0.0.2:80", source: "127.0.0.1", method: .plain)),
                         runner.run(probe("connectx", .tcp, "127.0.0.2:80", source: "127.0.0.1", method: .connectx)))
@@ -142,8 +143,8 @@ extension ProbesTests {
         func udpSendAndExpectAgainstAnEchoServer(method: ConnectOptions.Method) throws {
             let ns = try NetworkNamespace()
             let (echo, wrong) = try ns.run {
-                (try UDPServer(Fixture.udpSocket("127.0.0.2:53"), answer: .echo),
-                 try UDPServer(Fixture.udpSocket("127.0.0.2:54"), answer: .reply(Array("nope".utf8))))
+                (try UDPServer(Fixture.bound(.udp, "127.0.0.2:53"), answer: .echo),
+                 try UDPServer(Fixture.bound(.udp, "127.0.0.2:54"), answer: .reply(Array("nope".utf8))))
             }
             defer { echo.stop(); wrong.stop() }
             let (good, bad, mismatch) = try ns.run {
@@ -162,7 +163,7 @@ extension ProbesTests {
 
         @Test func udpWithoutAServerIsRefusedAndASilentOneTimesOut() throws {
             let ns = try NetworkNamespace()
-            let silent = try ns.run { try UDPServer(Fixture.udpSocket("127.0.0.2:53"), answer: .silent) }
+            let silent = try ns.run { try UDPServer(Fixture.bound(.udp, "127.0.0.2:53"), answer: .silent) }
             defer { silent.stop() }
             let (refused, quiet, empty) = try ns.run {
                 (runner.run(probe("refused", .udp, "127.0.0.2:99", send: "x", expect: "x")),
@@ -183,8 +184,8 @@ extension ProbesTests {
         @Test func aUDPProbeWhoseRepliesGoToAnotherSocketIsOvershadowed() throws {
             let ns = try NetworkNamespace()
             let (shadow, server) = try ns.run {
-                let shadow = try TestSocket.open(.udp, family: .ipv4)
-                return (shadow, try UDPServer(Fixture.udpSocket("127.0.0.2:53"), answer: .overshadow(shadow)))
+                let shadow = try TestSocket(.ipv4, .udp)
+                return (shadow, try UDPServer(Fixture.bound(.udp, "127.0.0.2:53"), answer: .overshadow(shadow)))
             }
             defer { server.stop() }
             let result = try ns.run {
@@ -204,8 +205,8 @@ extension ProbesTests {
         func aFixedSourcePortWhoseTupleIsHeldIsEaddrinuse(method: ConnectOptions.Method) throws {
             let ns = try NetworkNamespace()
             let (holder, result) = try ns.run {
-                let holder = try Fixture.udpSocket("127.0.0.1:40100", reuseAddress: true)
-                #expect(holder.connect("127.0.0.2:53") == 0)
+                let holder = try Fixture.bound(.udp, "127.0.0.1:40100", reuseAddress: true)
+                #expect(holder.connectError("127.0.0.2:53") == 0)
                 return (holder, runner.run(probe("fixed", .udp, "127.0.0.2:53", source: "127.0.0.1:40100", method: method)))
             }
             #expect(result.failure == .eaddrinuse, "\(result.detail)")

@@ -1,12 +1,15 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import Foundation
 @testable import Probes
 import Synchronization
+import TestSupport
 import Testing
 
-/// Records what a scheduler asked for, in place of real probes.
-final class ExecutionLog: Sendable {
+/// Records what a scheduler asked for, in place of real probes; tests wait on it for the
+/// runs they need (each start and end wakes the waiters).
+final class ExecutionLog: @unchecked Sendable {
     struct State {
         var running: Set<String> = []
         var mostAtOnce = 0
@@ -14,7 +17,8 @@ final class ExecutionLog: Sendable {
         var starts: [String: [ContinuousClock.Instant]] = [:]
     }
 
-    let state = Mutex(State())
+    private let condition = NSCondition()
+    private var current = State()
     let work: Duration
     let failing: Set<String>
 
@@ -23,22 +27,43 @@ final class ExecutionLog: Sendable {
         self.failing = failing
     }
 
+    private func update(_ body: (inout State) -> Void) {
+        condition.lock()
+        body(&current)
+        condition.broadcast()
+        condition.unlock()
+    }
+
+    var state: State { condition.lock(); defer { condition.unlock() }; return current }
+
+    /// Waits (bounded) until `predicate` holds for the log; false on timeout.
+    func wait(timeout: Duration = .seconds(10), until predicate: (State) -> Bool) -> Bool {
+        let deadline = Date().addingTimeInterval(Double(timeout.components.seconds))
+        condition.lock()
+        defer { condition.unlock() }
+        while !predicate(current) {
+            guard condition.wait(until: deadline) else { return predicate(current) }
+        }
+        return true
+    }
+
     func execute(_ probe: ProbeDefinition) -> ProbeResult {
         let start = ContinuousClock.now
-        state.withLock { state in
+        update { state in
             if !state.running.insert(probe.name).inserted { state.selfOverlaps += 1 }
             state.mostAtOnce = max(state.mostAtOnce, state.running.count)
             state.starts[probe.name, default: []].append(start)
         }
+        // Time passes on purpose: a probe takes this long, so that runs overlap.
         let (seconds, attoseconds) = work.components
         usleep(UInt32(seconds * 1_000_000 + attoseconds / 1_000_000_000_000))
-        state.withLock { _ = $0.running.remove(probe.name) }
+        update { _ = $0.running.remove(probe.name) }
         return ProbeResult(probe: probe.name, failure: failing.contains(probe.name) ? .eagain : nil,
                            duration: ContinuousClock.now - start, finishedAt: wallClockSeconds())
     }
 
-    func runs(_ name: String) -> Int { state.withLock { $0.starts[name]?.count ?? 0 } }
-    var total: Int { state.withLock { $0.starts.values.reduce(0) { $0 + $1.count } } }
+    func runs(_ name: String) -> Int { state.starts[name]?.count ?? 0 }
+    var total: Int { state.starts.values.reduce(0) { $0 + $1.count } }
 }
 
 func scheduled(_ name: String, interval: Duration, target: String = "127.0.0.1:80") -> ProbeDefinition {
@@ -80,12 +105,12 @@ extension ProbesTests {
             let begin = ContinuousClock.now
             scheduler.replace(names.map { scheduled($0, interval: interval) })
             try scheduler.start()
-            let ran = eventually { names.allSatisfy { log.runs($0) >= 3 } }
+            let ran = log.wait { state in names.allSatisfy { (state.starts[$0]?.count ?? 0) >= 3 } }
             let stopBegin = ContinuousClock.now
             scheduler.stop()
             #expect(ContinuousClock.now - stopBegin < .milliseconds(500))
             #expect(ran)
-            let state = log.state.withLock { $0 }
+            let state = log.state
             #expect(state.mostAtOnce == 2)
             #expect(state.selfOverlaps == 0)
             for name in names {
@@ -95,7 +120,8 @@ extension ProbesTests {
             }
             let offsets = Set(names.map { ProbeSchedule.offset(name: $0, interval: interval) })
             #expect(offsets.count == names.count)
-            // Stopped means stopped.
+            // Stopped means stopped: stop() joined the workers, and time passes on purpose here,
+            // two intervals in which a stray worker would have fired.
             let total = log.total
             usleep(400_000)
             #expect(log.total == total)
@@ -125,10 +151,12 @@ extension ProbesTests {
             #expect(after[1].last == nil)
 
             #expect(eventually { scheduler.statuses().last!.runs >= 3 && scheduler.statuses()[0].runs >= before.runs + 3 })
-            // b is gone: at most the run in progress at the swap finishes, then nothing.
-            usleep(100_000)
+            // b is gone: at most the run in progress at the swap finishes, then nothing, while
+            // c (same 50 ms interval) starts five more times (200 ms or more).
+            #expect(log.wait { !$0.running.contains("b") })
             let bRuns = log.runs("b")
-            usleep(200_000)
+            let cRuns = log.runs("c")
+            #expect(log.wait { ($0.starts["c"]?.count ?? 0) >= cRuns + 5 })
             #expect(log.runs("b") == bRuns)
             let final = scheduler.statuses()
             #expect(final[0].failures(.eagain) == final[0].runs)
@@ -141,10 +169,11 @@ extension ProbesTests {
             defer { scheduler.stop() }
             scheduler.replace([scheduled("a", interval: .seconds(3600))])
             try scheduler.start()
+            // Time passes on purpose: an hourly probe runs at most once in it.
             usleep(100_000)
             #expect(log.runs("a") <= 1)
             scheduler.replace([scheduled("a", interval: .milliseconds(40))])
-            #expect(eventually { log.runs("a") >= 5 })
+            #expect(log.wait { ($0.starts["a"]?.count ?? 0) >= 5 })
         }
     }
 }

@@ -5,6 +5,7 @@ import Logging
 import Metrics
 @testable import Probes
 import Synchronization
+import ConnectXTestSupport
 import TestSupport
 import Testing
 

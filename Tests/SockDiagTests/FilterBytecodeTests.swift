@@ -1,6 +1,7 @@
 import Testing
 @testable import SockDiag
 import SocketModel
+import TestSupport
 
 @Suite struct FilterBytecodeTests {
     func compile(_ filter: SocketFilter) throws -> [UInt8] { try FilterBytecode.compile(filter) }
@@ -129,8 +130,8 @@ import SocketModel
     }
 
     @Test func tcpLookupPutsLocalFirstAndUDPRemoteFirst() throws {
-        let local = SocketEndpoint.v4("10.0.0.1", 0x1111)
-        let remote = SocketEndpoint.v4("10.0.0.2", 0x2222)
+        let local = SocketEndpoint.at("10.0.0.1", 0x1111)
+        let remote = SocketEndpoint.at("10.0.0.2", 0x2222)
         let tcp = InetDiagRequest.lookup(proto: .tcp, local: local, remote: remote, interfaceIndex: 7, cookie: nil, sequence: 3)
         #expect(tcp.count == 72)
         #expect(u16(tcp, 6) == 0x1)               // NLM_F_REQUEST only: not a dump

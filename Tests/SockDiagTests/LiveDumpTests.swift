@@ -18,11 +18,11 @@ import TestSupport
             let population = try FixedPopulation.make()
             var records: [SocketRecord] = []
             // The TIME_WAIT socket appears once the FIN exchange on loopback has run.
-            _ = try eventually {
+            _ = eventually(timeout: .seconds(2)) {
                 records = try dumpEverything(client)
                 return Set(records.map(SocketKey.init)) == population.expected
             }
-            return (population, records, try population.client4.cookie(), try population.client4.inode())
+            return (population, records, try population.client4.cookie(), UInt32(truncatingIfNeeded: try population.client4.inode()))
         }
         let keys = Set(records.map(SocketKey.init))
         #expect(keys == population.expected, "missing \(population.expected.subtracting(keys)), extra \(keys.subtracting(population.expected))")
@@ -51,7 +51,7 @@ import TestSupport
         let results = try ns.run { () -> [(DumpQuery, Int, DumpStatistics, Int)] in
             let client = try SockDiagClient()
             let population = try FixedPopulation.make()
-            _ = eventually { (try? dumpEverything(client).count) == population.expected.count }
+            _ = eventually(timeout: .seconds(2)) { (try? dumpEverything(client).count) == population.expected.count }
             return try DumpQuery.everySocket.map { query in
                 var visited = 0
                 let statistics = try client.dump(query) { _ in visited += 1 }
@@ -78,7 +78,7 @@ import TestSupport
         let (separate, together, count) = try ns.run { () -> ([SocketRecord], [SocketRecord], Int) in
             let client = try SockDiagClient()
             let population = try FixedPopulation.make()
-            _ = eventually { (try? dumpEverything(client).count) == population.expected.count }
+            _ = eventually(timeout: .seconds(2)) { (try? dumpEverything(client).count) == population.expected.count }
             var separate: [SocketRecord] = []
             for family in AddressFamily.allCases {
                 try client.dump(DumpQuery(proto: .tcp, family: family)) { separate.append($0) }
@@ -108,7 +108,7 @@ import TestSupport
         let (selected, withoutBound) = try ns.run { () -> ([SocketState], [SocketState]) in
             let client = try SockDiagClient()
             let population = try FixedPopulation.make()
-            _ = eventually { (try? dumpEverything(client).count) == population.expected.count }
+            _ = eventually(timeout: .seconds(2)) { (try? dumpEverything(client).count) == population.expected.count }
             var selected: [SocketState] = []
             try client.dump(DumpQuery(proto: .tcp, family: .ipv4, states: SocketStateMask([.listen, .timeWait]))) { selected.append($0.state) }
             var mask = SocketStateMask.all
@@ -127,12 +127,7 @@ import TestSupport
         let ns = try NetworkNamespace()
         let (ports, statistics, count) = try ns.run { () -> ([UInt16], DumpStatistics, Int) in
             let client = try SockDiagClient()
-            var sockets: [TestSocket] = []
-            for port in UInt16(20000)..<20600 {
-                let s = try TestSocket.make(.ipv4, .udp)
-                try s.bind(.v4("127.0.0.1", port))
-                sockets.append(s)
-            }
+            let sockets = try boundUDPSockets(UInt16(20000)..<20600)
             var ports: [UInt16] = []
             let statistics = try client.dump(DumpQuery(proto: .udp, family: .ipv4)) { ports.append($0.local.port) }
             let count = try client.count(DumpQuery(proto: .udp, family: .ipv4))
@@ -148,8 +143,8 @@ import TestSupport
         let first = try NetworkNamespace()
         let second = try NetworkNamespace()
         let held = try first.run { () -> TestSocket in
-            let s = try TestSocket.make(.ipv4, .udp)
-            try s.bind(.v4("127.0.0.1", 7777))
+            let s = try TestSocket(.ipv4, .udp)
+            try s.bind(.at("127.0.0.1", 7777))
             return s
         }
         // Created on the second namespace's thread, the client sees only that namespace...

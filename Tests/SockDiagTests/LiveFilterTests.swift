@@ -32,11 +32,11 @@ import TestSupport
             let client = try SockDiagClient()
             let population = try FixedPopulation.make()
             // A dual-stack IPv6 socket talking IPv4: its addresses are IPv4-mapped.
-            let dual = try TestSocket.make(.ipv6, .tcp)
+            let dual = try TestSocket(.ipv6, .tcp)
             try dual.connect(SocketEndpoint(address: Self.mapped, port: FixedPopulation.listen4.port))
             let accepted = try population.listener4.accept()
             var all: [SocketRecord] = []
-            _ = try eventually {
+            _ = eventually(timeout: .seconds(2)) {
                 all = try dumpEverything(client)
                 return all.count == population.expected.count + 2
             }

@@ -11,7 +11,7 @@ import TestSupport
 @Suite struct LiveLookupTests {
     struct Identity: Equatable { var cookie: UInt64; var inode: UInt32 }
 
-    func identity(_ s: TestSocket) throws -> Identity { Identity(cookie: try s.cookie(), inode: try s.inode()) }
+    func identity(_ s: TestSocket) throws -> Identity { Identity(cookie: try s.cookie(), inode: UInt32(truncatingIfNeeded: try s.inode())) }
     func identity(_ r: SocketRecord?) -> Identity? { r.map { Identity(cookie: $0.cookie, inode: $0.inode) } }
 
     @Test(arguments: [AddressFamily.ipv4, .ipv6])
@@ -20,11 +20,11 @@ import TestSupport
         let loopback = family == .ipv4 ? IPAddress.ipv4Loopback : IPAddress.ipv6Loopback
         let result = try ns.run { () -> [String: Identity?] in
             let client = try SockDiagClient()
-            let listener = try TestSocket.make(family, .tcp)
+            let listener = try TestSocket(family, .tcp)
             try listener.bind(SocketEndpoint(address: loopback, port: 0))
             try listener.listen()
             let server = try listener.localEndpoint()
-            let outgoing = try TestSocket.make(family, .tcp)
+            let outgoing = try TestSocket(family, .tcp)
             try outgoing.connect(server)
             let accepted = try listener.accept()
             let clientEnd = try outgoing.localEndpoint()
@@ -49,10 +49,10 @@ import TestSupport
         let ns = try NetworkNamespace()
         let (matched, mismatch) = try ns.run { () -> (SocketRecord?, SockDiagError?) in
             let client = try SockDiagClient()
-            let udp = try TestSocket.make(.ipv4, .udp)
-            try udp.bind(.v4("127.0.0.1", 0))
+            let udp = try TestSocket(.ipv4, .udp)
+            try udp.bind(.at("127.0.0.1", 0))
             let local = try udp.localEndpoint()
-            let remote = SocketEndpoint.v4("127.0.0.1", 9)
+            let remote = SocketEndpoint.at("127.0.0.1", 9)
             let matched = try client.lookup(proto: .udp, local: local, remote: remote, cookie: try udp.cookie())
             var mismatch: SockDiagError?
             do {
@@ -80,18 +80,18 @@ import TestSupport
         let loopback = family == .ipv4 ? IPAddress.ipv4Loopback : IPAddress.ipv6Loopback
         let any = family == .ipv4 ? IPAddress.ipv4Any : IPAddress.ipv6Any
         struct Outcome { var fromPeer: Identity?; var fromOther: Identity?; var connected: Identity; var wildcard: Identity
-                         var receivedByConnected: Bool; var receivedByWildcard: Bool; var wildcardLocal: SocketEndpoint? }
+                         var arrived: Bool; var receivedByConnected: Bool; var receivedByWildcard: Bool; var wildcardLocal: SocketEndpoint? }
         let o = try ns.run { () -> Outcome in
             let client = try SockDiagClient()
-            let peer = try TestSocket.make(family, .udp)
+            let peer = try TestSocket(family, .udp)
             try peer.bind(SocketEndpoint(address: loopback, port: 0))
-            let other = try TestSocket.make(family, .udp)
+            let other = try TestSocket(family, .udp)
             try other.bind(SocketEndpoint(address: loopback, port: 0))
-            let wildcard = try TestSocket.make(family, .udp)
+            let wildcard = try TestSocket(family, .udp)
             try wildcard.setOption(SOL_SOCKET, SO_REUSEADDR, 1)
             try wildcard.bind(SocketEndpoint(address: any, port: 0))
             let port = try wildcard.localEndpoint().port
-            let connected = try TestSocket.make(family, .udp)
+            let connected = try TestSocket(family, .udp)
             try connected.setOption(SOL_SOCKET, SO_REUSEADDR, 1)
             try connected.bind(SocketEndpoint(address: loopback, port: port))
             try connected.connect(try peer.localEndpoint())
@@ -100,15 +100,16 @@ import TestSupport
             let fromPeer = try client.lookup(proto: .udp, local: local, remote: try peer.localEndpoint())
             let fromOther = try client.lookup(proto: .udp, local: local, remote: try other.localEndpoint())
             // Who really receives: one datagram from the peer.
-            try peer.sendTo([1], local)
-            usleep(20_000)
+            try peer.send([1], to: local)
+            let arrived = TestSocket.waitUntilAnyReadable([connected, wildcard])
             return Outcome(
                 fromPeer: identity(fromPeer), fromOther: identity(fromOther),
                 connected: try identity(connected), wildcard: try identity(wildcard),
-                receivedByConnected: connected.receiveNow() == [1], receivedByWildcard: wildcard.receiveNow() != nil,
+                arrived: arrived, receivedByConnected: connected.receiveNow() == [1], receivedByWildcard: wildcard.receiveNow() != nil,
                 wildcardLocal: fromOther?.local
             )
         }
+        #expect(o.arrived, "the datagram arrived nowhere")
         #expect(o.fromPeer == o.connected, "the peer's 4-tuple finds the connected socket")
         #expect(o.receivedByConnected && !o.receivedByWildcard, "and that socket is the one that receives")
         #expect(o.fromOther == o.wildcard, "another remote gets the wildcard best match")
@@ -128,10 +129,10 @@ import TestSupport
         let (index, withIndex, withoutIndex, expected) = try ns.run { () -> (UInt32, SocketRecord?, SocketRecord?, Identity) in
             let client = try SockDiagClient()
             let index = if_nametoindex("pp0")
-            let udp = try TestSocket.make(.ipv6, .udp)
-            try udp.bind(.v6("fe80::1", 0), scope: index)
+            let udp = try TestSocket(.ipv6, .udp)
+            try udp.bind(.at("fe80::1", 0), scope: index)
             let local = try udp.localEndpoint()
-            let remote = SocketEndpoint.v6("fe80::2", 4000)
+            let remote = SocketEndpoint.at("fe80::2", 4000)
             let withIndex = try client.lookup(proto: .udp, local: local, remote: remote, interfaceIndex: index)
             let withoutIndex = try client.lookup(proto: .udp, local: local, remote: remote)
             return (index, withIndex, withoutIndex, try identity(udp))
@@ -147,15 +148,15 @@ import TestSupport
         let ns = try NetworkNamespace()
         let (firstError, found) = try ns.run { () -> (SockDiagError?, Bool) in
             let client = try SockDiagClient()
-            let udp = try TestSocket.make(.ipv4, .udp)
-            try udp.bind(.v4("127.0.0.1", 0))
+            let udp = try TestSocket(.ipv4, .udp)
+            try udp.bind(.at("127.0.0.1", 0))
             var firstError: SockDiagError?
             do {
-                _ = try client.lookup(proto: .udp, local: try udp.localEndpoint(), remote: .v4("127.0.0.1", 9), cookie: 12345)
+                _ = try client.lookup(proto: .udp, local: try udp.localEndpoint(), remote: .at("127.0.0.1", 9), cookie: 12345)
             } catch {
                 firstError = error as? SockDiagError
             }
-            let found = try client.lookup(proto: .udp, local: try udp.localEndpoint(), remote: .v4("127.0.0.1", 9)) != nil
+            let found = try client.lookup(proto: .udp, local: try udp.localEndpoint(), remote: .at("127.0.0.1", 9)) != nil
             return (firstError, found)
         }
         #expect(firstError != nil)

@@ -30,7 +30,6 @@ struct SocketKey: Hashable, CustomStringConvertible {
 }
 
 extension SocketEndpoint {
-    static func v6(_ text: String, _ port: UInt16) -> SocketEndpoint { SocketEndpoint(address: IPAddress(text)!, port: port) }
     static let v4None = SocketEndpoint(address: .ipv4Any, port: 0)
     static let v6None = SocketEndpoint(address: .ipv6Any, port: 0)
 }
@@ -45,21 +44,21 @@ struct FixedPopulation {
     var listener4: TestSocket!
     var client4: TestSocket!
 
-    static let listen4 = SocketEndpoint.v4("127.0.0.1", 8080)
-    static let client4Endpoint = SocketEndpoint.v4("127.0.0.1", 40001)
-    static let timeWaitEndpoint = SocketEndpoint.v4("127.0.0.1", 40002)
-    static let boundOnly = SocketEndpoint.v4("127.0.0.2", 40003)
-    static let udpUnconnected = SocketEndpoint.v4("127.0.0.1", 5353)
-    static let udpConnected = SocketEndpoint.v4("127.0.0.1", 40004)
-    static let udpPeer = SocketEndpoint.v4("127.0.0.1", 53)
-    static let listen6 = SocketEndpoint.v6("::1", 8443)
-    static let client6Endpoint = SocketEndpoint.v6("::1", 40005)
-    static let udp6Unconnected = SocketEndpoint.v6("::1", 5353)
+    static let listen4 = SocketEndpoint.at("127.0.0.1", 8080)
+    static let client4Endpoint = SocketEndpoint.at("127.0.0.1", 40001)
+    static let timeWaitEndpoint = SocketEndpoint.at("127.0.0.1", 40002)
+    static let boundOnly = SocketEndpoint.at("127.0.0.2", 40003)
+    static let udpUnconnected = SocketEndpoint.at("127.0.0.1", 5353)
+    static let udpConnected = SocketEndpoint.at("127.0.0.1", 40004)
+    static let udpPeer = SocketEndpoint.at("127.0.0.1", 53)
+    static let listen6 = SocketEndpoint.at("::1", 8443)
+    static let client6Endpoint = SocketEndpoint.at("::1", 40005)
+    static let udp6Unconnected = SocketEndpoint.at("::1", 5353)
 
     /// Opens everything; the TIME_WAIT socket is left by closing its client first.
     static func make() throws -> FixedPopulation {
         var p = FixedPopulation()
-        let listener = try TestSocket.make(.ipv4, .tcp)
+        let listener = try TestSocket(.ipv4, .tcp)
         try listener.setOption(SOL_SOCKET, SO_REUSEADDR, 1)
         try listener.bind(listen4)
         try listener.listen()
@@ -67,7 +66,7 @@ struct FixedPopulation {
         p.sockets.append(listener)
         p.expected.insert(SocketKey(.tcp, .listen, listen4, .v4None))
 
-        let client = try TestSocket.make(.ipv4, .tcp)
+        let client = try TestSocket(.ipv4, .tcp)
         try client.bind(client4Endpoint)
         try client.connect(listen4)
         p.client4 = client
@@ -76,7 +75,7 @@ struct FixedPopulation {
         p.expected.insert(SocketKey(.tcp, .established, listen4, client4Endpoint))
 
         do {
-            let closing = try TestSocket.make(.ipv4, .tcp)
+            let closing = try TestSocket(.ipv4, .tcp)
             try closing.bind(timeWaitEndpoint)
             try closing.connect(listen4)
             let accepted = try listener.accept()
@@ -85,25 +84,25 @@ struct FixedPopulation {
         }
         p.expected.insert(SocketKey(.tcp, .timeWait, timeWaitEndpoint, listen4))
 
-        let bound = try TestSocket.make(.ipv4, .tcp)
+        let bound = try TestSocket(.ipv4, .tcp)
         try bound.bind(boundOnly)
         p.sockets.append(bound)
         p.expected.insert(SocketKey(.tcp, .boundInactive, boundOnly, .v4None))
 
-        let udp = try TestSocket.make(.ipv4, .udp)
+        let udp = try TestSocket(.ipv4, .udp)
         try udp.bind(udpUnconnected)
-        let connected = try TestSocket.make(.ipv4, .udp)
+        let connected = try TestSocket(.ipv4, .udp)
         try connected.bind(udpConnected)
         try connected.connect(udpPeer)
         p.sockets += [udp, connected]
         p.expected.insert(SocketKey(.udp, .close, udpUnconnected, .v4None))
         p.expected.insert(SocketKey(.udp, .established, udpConnected, udpPeer))
 
-        let listener6 = try TestSocket.make(.ipv6, .tcp)
+        let listener6 = try TestSocket(.ipv6, .tcp)
         try listener6.setOption(SOL_SOCKET, SO_REUSEADDR, 1)
         try listener6.bind(listen6)
         try listener6.listen()
-        let client6 = try TestSocket.make(.ipv6, .tcp)
+        let client6 = try TestSocket(.ipv6, .tcp)
         try client6.bind(client6Endpoint)
         try client6.connect(listen6)
         p.sockets += [listener6, client6, try listener6.accept()]
@@ -111,7 +110,7 @@ struct FixedPopulation {
         p.expected.insert(SocketKey(.tcp, .established, client6Endpoint, listen6))
         p.expected.insert(SocketKey(.tcp, .established, listen6, client6Endpoint))
 
-        let udp6 = try TestSocket.make(.ipv6, .udp)
+        let udp6 = try TestSocket(.ipv6, .udp)
         try udp6.bind(udp6Unconnected)
         p.sockets.append(udp6)
         p.expected.insert(SocketKey(.udp, .close, udp6Unconnected, .v6None))
@@ -130,12 +129,11 @@ func dumpEverything(_ client: SockDiagClient, recorder: DumpRecorder? = nil) thr
     return records
 }
 
-/// Polls `body` (at most ~2 s) until it returns true; TCP state changes on loopback are fast
-/// but asynchronous.
-func eventually(_ body: () throws -> Bool) rethrows -> Bool {
-    for _ in 0..<200 {
-        if try body() { return true }
-        usleep(10_000)
+/// Unconnected UDP sockets bound to 127.0.0.1 on each of `ports` (a table of known size).
+func boundUDPSockets(_ ports: Range<UInt16>) throws -> [TestSocket] {
+    try ports.map { port in
+        let socket = try TestSocket(.ipv4, .udp)
+        try socket.bind(.at("127.0.0.1", port))
+        return socket
     }
-    return false
 }

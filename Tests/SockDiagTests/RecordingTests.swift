@@ -176,7 +176,7 @@ func replay(_ bytes: [UInt8]) throws(SockDiagError) -> (records: [SocketRecord],
         let live = try ns.run { () -> [SocketRecord] in
             let client = try SockDiagClient()
             let population = try FixedPopulation.make()
-            _ = eventually { (try? dumpEverything(client).count) == population.expected.count }
+            _ = eventually(timeout: .seconds(2)) { (try? dumpEverything(client).count) == population.expected.count }
             let recorder = try DumpRecorder(path: populationPath)
             let live = try dumpEverything(client, recorder: recorder)
             try recorder.close()
@@ -186,12 +186,7 @@ func replay(_ bytes: [UInt8]) throws(SockDiagError) -> (records: [SocketRecord],
         // The UDP table alone, in a namespace of its own.
         let liveUDP = try NetworkNamespace().run { () -> [SocketRecord] in
             let client = try SockDiagClient()
-            var sockets: [TestSocket] = []
-            for port in UInt16(20000)..<20300 {
-                let s = try TestSocket.make(.ipv4, .udp)
-                try s.bind(.v4("127.0.0.1", port))
-                sockets.append(s)
-            }
+            let sockets = try boundUDPSockets(UInt16(20000)..<20300)
             let udpRecorder = try DumpRecorder(path: udpPath)
             var liveUDP: [SocketRecord] = []
             try client.dump(DumpQuery(proto: .udp, family: .ipv4), recorder: udpRecorder) { liveUDP.append($0) }

@@ -171,8 +171,8 @@ import TestSupport
                                "a cgroup2 hierarchy")
         let ns = try NetworkNamespace()
         let record = try ns.run { () -> SocketRecord? in
-            let udp = try TestSocket.make(.ipv4, .udp)
-            try udp.bind(.v4("127.0.0.1", 0))
+            let udp = try TestSocket(.ipv4, .udp)
+            try udp.bind(.at("127.0.0.1", 0))
             var found: SocketRecord?
             try SockDiagClient().dump(DumpQuery(proto: .udp, family: .ipv4)) { found = $0 }
             withExtendedLifetime(udp) {}

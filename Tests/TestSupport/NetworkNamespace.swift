@@ -139,31 +139,36 @@ private final class ResultSlot<T>: @unchecked Sendable {
 /// What a finished child process left.
 public struct ProcessResult: Sendable {
     public let status: Int32
-    public let stdout: String
+    public let stdoutBytes: [UInt8]
     public let stderr: String
+    public var stdout: String { String(decoding: stdoutBytes, as: UTF8.self) }
 
     /// Runs `arguments[0]` (a path, or a name looked up in PATH) to completion.
     public static func run(_ arguments: [String], input: String? = nil) throws -> ProcessResult {
+        try run(arguments, inputBytes: input.map { Array($0.utf8) })
+    }
+
+    /// Runs `arguments[0]` to completion with `inputBytes` on its stdin (written while its
+    /// output is drained, so neither side can block the other).
+    public static func run(_ arguments: [String], inputBytes: [UInt8]?) throws -> ProcessResult {
         let child = try SpawnedChild.start(arguments)
-        let out = TextBuffer(), err = TextBuffer()
+        let out = OutputBuffer(), err = OutputBuffer()
         let done = DispatchGroup()
         for (fd, sink) in [(child.stdout, out), (child.stderr, err)] {
             done.enter()
-            _ = SpawnedChild.drain(fd) { sink.append($0) } onEnd: { done.leave() }
+            SpawnedChild.drain(fd, into: sink) { done.leave() }
         }
-        if let input {
-            let bytes = Array(input.utf8)
-            var offset = 0
-            while offset < bytes.count {
-                let n = bytes[offset...].withUnsafeBytes { write(child.stdin, $0.baseAddress, $0.count) }
-                if n < 0 && errno == EINTR { continue }
-                if n <= 0 { break }
-                offset += n
-            }
-        }
+        if let inputBytes { SpawnedChild.write(child.stdin, inputBytes) }
         close(child.stdin)
         done.wait()
-        let status = SpawnedChild.wait(child.pid)
-        return ProcessResult(status: status, stdout: out.text, stderr: err.text)
+        let ending = SpawnedChild.wait(child.pid, timeout: nil)!
+        return ProcessResult(status: ending.code, stdoutBytes: out.data, stderr: err.text)
     }
+}
+
+/// Decompresses with `gzip -dc`: an implementation independent of the server's zlib use.
+public func gunzip(_ bytes: [UInt8]) throws -> [UInt8] {
+    let result = try ProcessResult.run(["gzip", "-dc"], inputBytes: bytes)
+    guard result.status == 0 else { throw NetworkNamespace.Failure("gzip -dc exited \(result.status): \(result.stderr)") }
+    return result.stdoutBytes
 }

@@ -7,9 +7,9 @@ import Foundation
 public final class RunningProcess: @unchecked Sendable {
     public let pid: pid_t
     private var stdinFD: Int32
-    private let output = TextBuffer()
-    private let errors = TextBuffer()
-    private var exitStatus: Int32?
+    private let output = OutputBuffer()
+    private let errors = OutputBuffer()
+    private var end: ProcessEnding?
 
     /// Starts `arguments` (a path, or a name looked up in PATH). Use `NetworkNamespace.launch`
     /// to start it inside a namespace.
@@ -17,59 +17,71 @@ public final class RunningProcess: @unchecked Sendable {
         let child = try SpawnedChild.start(arguments)
         pid = child.pid
         stdinFD = child.stdin
-        _ = SpawnedChild.drain(child.stdout) { [output] in output.append($0) }
-        _ = SpawnedChild.drain(child.stderr) { [errors] in errors.append($0) }
+        SpawnedChild.drain(child.stdout, into: output)
+        SpawnedChild.drain(child.stderr, into: errors)
     }
 
     public var stdout: String { output.text }
     public var stderr: String { errors.text }
 
-    /// True while the child has not exited (reaps it when it has).
-    public var isRunning: Bool {
-        if exitStatus != nil { return false }
-        var status: Int32 = 0
-        let r = waitpid(pid, &status, WNOHANG)
-        if r == pid {
-            exitStatus = status & 0x7f == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
-            return false
-        }
-        return r == 0
+    /// How it ended, once it has (reaps it); nil while it runs.
+    public var ending: ProcessEnding? {
+        if end == nil { end = SpawnedChild.wait(pid, timeout: .zero) }
+        return end
+    }
+
+    public var isRunning: Bool { ending == nil }
+
+    /// Waits (bounded) for the child to exit; how it ended, or nil if it still runs.
+    public func waitForExit(timeout: Duration) -> ProcessEnding? {
+        if end == nil { end = SpawnedChild.wait(pid, timeout: timeout) }
+        return end
+    }
+
+    public enum Stream { case stdout, stderr }
+
+    /// Waits (bounded) until the text written so far to `stream` satisfies `predicate`;
+    /// false when the stream ended (the child exited) or the time ran out without it.
+    public func waitForOutput(_ stream: Stream = .stdout, timeout: Duration = .seconds(60), until predicate: (String) -> Bool) -> Bool {
+        let deadline = Date().addingTimeInterval(Double(timeout.components.seconds) + Double(timeout.components.attoseconds) / 1e18)
+        return (stream == .stdout ? output : errors).wait(until: deadline, for: predicate)
     }
 
     /// Waits (bounded) until a stdout line starts with `prefix`; returns that line.
     public func waitForLine(startingWith prefix: String, timeout: Double = 60) throws -> String {
-        let deadline = Date().addingTimeInterval(timeout)
-        while Date() < deadline {
-            if let line = stdout.split(separator: "\n").first(where: { $0.hasPrefix(prefix) }) {
-                return String(line)
-            }
-            if !isRunning {
-                throw NetworkNamespace.Failure("pid \(pid) exited (\(exitStatus ?? -1)) before \(prefix.debugDescription): \(stdout) \(stderr)")
-            }
-            usleep(10_000)
+        func line(_ text: String) -> Substring? { text.split(separator: "\n").first { $0.hasPrefix(prefix) } }
+        if waitForOutput(timeout: .milliseconds(Int(timeout * 1000)), until: { line($0) != nil }), let found = line(stdout) {
+            return String(found)
+        }
+        if let ending = waitForExit(timeout: .seconds(1)) {
+            throw NetworkNamespace.Failure("pid \(pid) \(ending) before \(prefix.debugDescription): \(stdout) \(stderr)")
         }
         throw NetworkNamespace.Failure("timed out after \(timeout)s waiting for \(prefix.debugDescription); stdout: \(stdout) stderr: \(stderr)")
+    }
+
+    /// Closes the child's stdin (it reads end of file).
+    public func closeInput() {
+        if stdinFD >= 0 { close(stdinFD); stdinFD = -1 }
     }
 
     /// Sends `signal` to the child.
     public func signal(_ signal: Int32) { if isRunning { kill(pid, signal) } }
 
-    /// Closes its stdin, sends SIGTERM, waits (bounded, 10 s) for it to exit, then SIGKILL.
+    /// Closes its stdin, sends SIGTERM, waits (bounded) for it to exit, else SIGKILL.
     /// Returns the exit status (128 + signal when killed by one).
     @discardableResult
-    public func stop() -> Int32 {
-        if stdinFD >= 0 { close(stdinFD); stdinFD = -1 }
+    public func stop(timeout: Duration = .seconds(10)) -> Int32 {
+        closeInput()
         if isRunning { kill(pid, SIGTERM) }
-        let deadline = Date().addingTimeInterval(10)
-        while isRunning && Date() < deadline { usleep(5_000) }
-        if isRunning {
+        if waitForExit(timeout: timeout) == nil {
             kill(pid, SIGKILL)
-            exitStatus = SpawnedChild.wait(pid)
+            _ = SpawnedChild.wait(pid, timeout: nil)
+            end = .killed
         }
-        return exitStatus ?? -1
+        return end!.code
     }
 
-    deinit { if exitStatus == nil { stop() } }
+    deinit { if end == nil { stop() } }
 }
 
 extension NetworkNamespace {

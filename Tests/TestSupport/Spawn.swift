@@ -3,13 +3,14 @@ import Glibc
 #endif
 import Foundation
 import CTestSupport
-import Synchronization
 
-/// `posix_spawnp` with stdin/stdout/stderr on pipes.
+/// `posix_spawnp` with stdin/stdout/stderr on pipes: the one way tests start a program.
 ///
 /// Not Foundation's `Process`: its first use on a thread opens a loopback UDP socket pair
 /// (CoreFoundation's wakeup sockets), which inside a test namespace with a narrowed range
-/// silently takes ephemeral ports and skews every count.
+/// silently takes ephemeral ports and skews every count. And a child starts as systemd or a
+/// shell would start it: empty signal mask, default dispositions (test threads block SIGTERM,
+/// SIGINT and SIGHUP, and a child inherits the mask, so it could never be stopped).
 struct SpawnedChild {
     let pid: pid_t
     let stdin: Int32
@@ -29,18 +30,14 @@ struct SpawnedChild {
         posix_spawn_file_actions_adddup2(&actions, errPipe[1], 2)
         var argv: [UnsafeMutablePointer<CChar>?] = arguments.map { strdup($0) } + [nil]
         defer { argv.forEach { free($0) } }
-        // The test runner's threads block SIGTERM/SIGINT/SIGHUP; a child inherits that mask,
-        // so reset it (and those signals' dispositions), or the child could never be stopped.
         var attributes = posix_spawnattr_t()
         posix_spawnattr_init(&attributes)
         defer { posix_spawnattr_destroy(&attributes) }
-        var empty = sigset_t()
-        sigemptyset(&empty)
-        posix_spawnattr_setsigmask(&attributes, &empty)
-        var defaults = sigset_t()
-        sigemptyset(&defaults)
-        for signal in [SIGTERM, SIGINT, SIGHUP, SIGPIPE, SIGCHLD] { sigaddset(&defaults, signal) }
-        posix_spawnattr_setsigdefault(&attributes, &defaults)
+        var none = sigset_t(), all = sigset_t()
+        sigemptyset(&none)
+        sigfillset(&all)
+        posix_spawnattr_setsigmask(&attributes, &none)
+        posix_spawnattr_setsigdefault(&attributes, &all)
         posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
         var pid: pid_t = 0
         let rc = posix_spawnp(&pid, arguments[0], &actions, &attributes, &argv, environ)
@@ -52,37 +49,127 @@ struct SpawnedChild {
         return SpawnedChild(pid: pid, stdin: inPipe[1], stdout: outPipe[0], stderr: errPipe[0])
     }
 
-    /// Reads `fd` to end of file on a new thread, appending to `sink`.
-    static func drain(_ fd: Int32, into sink: @escaping @Sendable (Data) -> Void, onEnd: @escaping @Sendable () -> Void = {}) -> Thread {
-        let thread = Thread {
+    /// Reads `fd` to end of file on a new thread into `sink`, then closes `fd` and the sink.
+    static func drain(_ fd: Int32, into sink: OutputBuffer, onEnd: @escaping @Sendable () -> Void = {}) {
+        Thread {
             var buffer = [UInt8](repeating: 0, count: 65536)
             while true {
                 let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
                 if n < 0 && errno == EINTR { continue }
                 if n <= 0 { break }
-                sink(Data(buffer[0..<n]))
+                sink.append(buffer[0..<n])
             }
             close(fd)
+            sink.close()
             onEnd()
-        }
-        thread.start()
-        return thread
+        }.start()
     }
 
-    /// Waits for the child; returns its exit status (128 + signal when killed).
-    static func wait(_ pid: pid_t) -> Int32 {
+    /// Writes all of `bytes` to `fd` (stops early if the reader went away).
+    static func write(_ fd: Int32, _ bytes: [UInt8]) {
+        var offset = 0
+        while offset < bytes.count {
+            let n = bytes[offset...].withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
+            if n < 0 && errno == EINTR { continue }
+            if n <= 0 { break }
+            offset += n
+        }
+    }
+
+    /// Waits until `pid` exits, at most `timeout` (nil: for ever), and reaps it. nil while it runs.
+    ///
+    /// A pidfd becomes readable when the process exits: an event to wait on, not a polling loop.
+    static func wait(_ pid: pid_t, timeout: Duration?) -> ProcessEnding? {
+        if let timeout {
+            let pidfd = pp_pidfd_open(pid)
+            guard pidfd >= 0 else { return reap(pid, block: false) }  // already reaped or gone
+            defer { close(pidfd) }
+            let deadline = ContinuousClock.now + timeout
+            while true {
+                let left = max(.zero, deadline - ContinuousClock.now)
+                var entry = pollfd(fd: pidfd, events: Int16(POLLIN), revents: 0)
+                let ready = poll(&entry, 1, Int32(left.components.seconds * 1000 + left.components.attoseconds / 1_000_000_000_000_000))
+                if ready < 0 && errno == EINTR { continue }
+                if ready > 0 { break }
+                return reap(pid, block: false)
+            }
+        }
+        return reap(pid, block: true)
+    }
+
+    private static func reap(_ pid: pid_t, block: Bool) -> ProcessEnding? {
         var status: Int32 = 0
-        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
-        if status & 0x7f == 0 { return (status >> 8) & 0xff }
-        return 128 + (status & 0x7f)
+        while true {
+            let r = waitpid(pid, &status, block ? 0 : WNOHANG)
+            if r < 0 && errno == EINTR { continue }
+            return r == pid ? ProcessEnding(waitStatus: status) : nil
+        }
     }
 }
 
-/// Text collected from a pipe by a reader thread.
-final class TextBuffer: Sendable {
-    private let storage = Mutex("")
-    func append(_ data: Data) {
-        if !data.isEmpty { storage.withLock { $0 += String(decoding: data, as: UTF8.self) } }
+/// How a child process ended.
+public enum ProcessEnding: Equatable, Sendable, CustomStringConvertible {
+    case exited(Int32)
+    case signaled(Int32)
+    /// Ignored SIGTERM for the whole stop timeout; killed with SIGKILL.
+    case killed
+
+    /// Decodes a wait status (the W* macros do not import).
+    init(waitStatus status: Int32) {
+        let signal = status & 0x7f
+        self = signal == 0 ? .exited((status >> 8) & 0xff) : .signaled(signal)
     }
-    var text: String { storage.withLock { $0 } }
+
+    /// The status as a shell reports it: the exit code, or 128 + the signal.
+    public var code: Int32 {
+        switch self {
+        case .exited(let status): status
+        case .signaled(let signal): 128 + signal
+        case .killed: 128 + SIGKILL
+        }
+    }
+
+    public var description: String {
+        switch self {
+        case .exited(let status): "exited with status \(status)"
+        case .signaled(let signal): "terminated by signal \(signal)"
+        case .killed: "did not stop on SIGTERM, killed"
+        }
+    }
+}
+
+/// Bytes collected from a pipe by a reader thread. Waiters are woken by every append and by
+/// the end of the pipe, so waiting for output is an event, not a poll.
+final class OutputBuffer: @unchecked Sendable {
+    private let condition = NSCondition()
+    private var bytes: [UInt8] = []
+    private var closed = false
+
+    func append(_ data: ArraySlice<UInt8>) {
+        condition.lock()
+        bytes += data
+        condition.broadcast()
+        condition.unlock()
+    }
+
+    func close() {
+        condition.lock()
+        closed = true
+        condition.broadcast()
+        condition.unlock()
+    }
+
+    var data: [UInt8] { condition.lock(); defer { condition.unlock() }; return bytes }
+    var text: String { String(decoding: data, as: UTF8.self) }
+
+    /// Waits until `predicate` holds for the text so far; false when the pipe ended or the
+    /// deadline passed without it.
+    func wait(until deadline: Date, for predicate: (String) -> Bool) -> Bool {
+        condition.lock()
+        defer { condition.unlock() }
+        while true {
+            if predicate(String(decoding: bytes, as: UTF8.self)) { return true }
+            if closed || !condition.wait(until: deadline) { return predicate(String(decoding: bytes, as: UTF8.self)) }
+        }
+    }
 }

@@ -35,6 +35,8 @@ enum KernelView {
             let b = before.map(\.identity).sorted(), a = after.map(\.identity).sorted()
             if a == b { return (before, result) }
             last = "before \(b.count) sockets, after \(a.count); first difference: \(Set(a).symmetricDifference(Set(b)).sorted().prefix(5))"
+            // Nothing announces that the kernel's table has settled (a peer's close, a
+            // TIME_WAIT ending): give it a moment before the next bounded attempt.
             usleep(300_000)
         }
         throw SocketTableParseError(description: "the socket population kept changing under the test: \(last)")
@@ -59,14 +61,14 @@ func makeBoundOnlyTCPSockets(in ns: NetworkNamespace, address: String, family: S
     try ns.run {
         var sockets: [TestSocket] = [], entries: [SocketTableEntry] = []
         for _ in 0..<count {
-            let socket = try TestSocket(family, udp: false)
-            try socket.bind(address, 0)
+            let socket = try TestSocket(family == .ipv4 ? .ipv4 : .ipv6, .tcp)
+            try socket.bind(.at(address, 0))
             sockets.append(socket)
             entries.append(SocketTableEntry(
                 proto: .tcp, family: family, state: "bound_inactive", receiveQueue: 0,
-                localAddress: address, localPort: try socket.localPort,
+                localAddress: address, localPort: Int(try socket.localEndpoint().port),
                 remoteAddress: family == .ipv4 ? "0.0.0.0" : "::", remotePort: nil,
-                uid: Int(getuid()), inode: try socket.inode, cookie: try socket.cookie, cgroup: cgroup))
+                uid: Int(getuid()), inode: Int(try socket.inode()), cookie: try socket.cookie(), cgroup: cgroup))
         }
         return (sockets, entries)
     }
@@ -87,12 +89,12 @@ func observeUDPReceivers(in ns: NetworkNamespace, tuples: [ReferenceModel.TupleK
             if let existing = senders[key] {
                 sender = existing
             } else {
-                sender = try TestSocket(tuple.family == "ipv4" ? .ipv4 : .ipv6, udp: true)
+                sender = try TestSocket(tuple.family == "ipv4" ? .ipv4 : .ipv6, .udp)
                 try sender.setOption(SOL_SOCKET, SO_REUSEADDR)
-                try sender.bind(tuple.remote, tuple.remotePort)
+                try sender.bind(.at(tuple.remote, tuple.remotePort))
                 senders[key] = sender
             }
-            try sender.send(to: tuple.local, tuple.localPort, Array("who receives?".utf8))
+            try sender.send(Array("who receives?".utf8), to: .at(tuple.local, tuple.localPort))
         }
     }
     // Loopback delivery is synchronous; ss right after sees the queues.
@@ -106,4 +108,12 @@ func observeUDPReceivers(in ns: NetworkNamespace, tuples: [ReferenceModel.TupleK
         receivers[tuple] = holders.count == 1 ? holders[0].cookie : nil
     }
     return receivers
+}
+
+/// The cgroup v2 path of this process (`0::/path` in /proc/self/cgroup): what ss prints as
+/// `cgroup:` for the sockets a test creates itself.
+func ownCgroupPath() throws -> String {
+    let text = try readTextFile("/proc/self/cgroup")
+    for line in text.split(separator: "\n") where line.hasPrefix("0::") { return String(line.dropFirst(3)) }
+    throw SocketTableParseError(description: "no cgroup v2 line in /proc/self/cgroup")
 }

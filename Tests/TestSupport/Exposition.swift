@@ -1,23 +1,23 @@
 /// A scrape in the Prometheus text format (0.0.4) or OpenMetrics, parsed into samples and
 /// the families' HELP and TYPE lines. Only what the tests need; strict about what it reads.
-struct Exposition {
-    struct Sample: Hashable, CustomStringConvertible {
-        var name: String
-        var labels: [String: String]
-        var value: Double
-        var description: String {
+public struct Exposition {
+    public struct Sample: Hashable, CustomStringConvertible {
+        public var name: String
+        public var labels: [String: String]
+        public var value: Double
+        public var description: String {
             "\(name){\(labels.sorted { $0.key < $1.key }.map { "\($0.key)=\"\($0.value)\"" }.joined(separator: ","))} \(value)"
         }
     }
-    struct Malformed: Error, CustomStringConvertible { let description: String }
+    public struct Malformed: Error, CustomStringConvertible { public let description: String }
 
-    var samples: [Sample] = []
-    var help: [String: String] = [:]
-    var types: [String: String] = [:]
+    public var samples: [Sample] = []
+    public var help: [String: String] = [:]
+    public var types: [String: String] = [:]
     /// True when the last line is `# EOF` (OpenMetrics).
-    var endsWithEOF = false
+    public var endsWithEOF = false
 
-    init(_ text: String) throws {
+    public init(_ text: String) throws {
         let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
         for (number, line) in lines.enumerated() {
             if line.isEmpty {
@@ -48,7 +48,7 @@ struct Exposition {
     }
 
     /// `name{a="x",b="y"} value` (no timestamp expected).
-    static func sample(_ line: Substring) throws -> Sample {
+    public static func sample(_ line: Substring) throws -> Sample {
         var labels: [String: String] = [:]
         let name: Substring
         var rest: Substring
@@ -107,14 +107,21 @@ struct Exposition {
     }
 
     /// The samples of one metric name, by their label sets.
-    func series(_ name: String) -> [[String: String]: Double] {
+    public func series(_ name: String) -> [[String: String]: Double] {
         var out: [[String: String]: Double] = [:]
         for sample in samples where sample.name == name { out[sample.labels] = sample.value }
         return out
     }
 
     /// The one value of a metric with these labels, or nil.
-    func value(_ name: String, _ labels: [String: String] = [:]) -> Double? {
+    public func value(_ name: String, _ labels: [String: String] = [:]) -> Double? {
         samples.first { $0.name == name && $0.labels == labels }?.value
+    }
+
+    /// The value of a series written as in the exposition, `name{a="x",b="y"}` (labels in any
+    /// order), or nil.
+    public func value(series: String) throws -> Double? {
+        let wanted = try Self.sample(Substring(series + " 0"))
+        return value(wanted.name, wanted.labels)
     }
 }
