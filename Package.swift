@@ -7,7 +7,8 @@
 //   PortPressure -> SocketModel               one-pass analysis and report views (no C, no I/O)
 //   Metrics                                   Prometheus exposition writer (no C)
 //   ConnectX -> SockDiag                      userspace connectx() for TCP and UDP
-//   CMicroHTTPD, CZlib -> HTTPServer          embedded HTTP server
+//   CMicroHTTPD, CZlib, CGnuTLS, CCrypt -> HTTPServer   embedded HTTP server, TLS, basic auth
+//   WebConfig -> HTTPServer                   --web.config.file (exporter-toolkit format)
 //   Probes -> ConnectX, SockDiag, Metrics     active probes and their YAML config
 //   Exporter -> PortPressure, SockDiag, Metrics, Probes, HTTPServer   collectors, scrapes, routes
 //   portpressure (executable)                 argument parsing and wiring only
@@ -33,6 +34,8 @@ let package = Package(
         .systemLibrary(name: "CMnl", pkgConfig: "libmnl", providers: [.apt(["libmnl-dev"])]),
         .systemLibrary(name: "CMicroHTTPD", pkgConfig: "libmicrohttpd", providers: [.apt(["libmicrohttpd-dev"])]),
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+        .systemLibrary(name: "CGnuTLS", pkgConfig: "gnutls", providers: [.apt(["libgnutls28-dev"])]),
+        .systemLibrary(name: "CCrypt", pkgConfig: "libcrypt", providers: [.apt(["libcrypt-dev"])]),
 
         .target(name: "SocketModel"),
         .target(
@@ -47,12 +50,20 @@ let package = Package(
         ),
         .target(
             name: "HTTPServer",
-            dependencies: ["CMicroHTTPD", "CZlib", .product(name: "Logging", package: "swift-log")]
+            dependencies: ["CMicroHTTPD", "CZlib", "CGnuTLS", "CCrypt", .product(name: "Logging", package: "swift-log")]
         ),
+        // --web.config.file: the exporter-toolkit format, parsed and validated (pure), and made
+        // into HTTPServer's security settings.
+        .target(
+            name: "WebConfig",
+            dependencies: ["HTTPServer", "ConfigFile", .product(name: "Yams", package: "Yams")]
+        ),
+        // Reading a YAML configuration file (probes, web), once.
+        .target(name: "ConfigFile", dependencies: [.product(name: "Yams", package: "Yams")]),
         .target(
             name: "Probes",
             dependencies: [
-                "ConnectX", "SockDiag", "SocketModel", "Metrics",
+                "ConnectX", "SockDiag", "SocketModel", "Metrics", "ConfigFile",
                 .product(name: "SystemPackage", package: "swift-system"),
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "Logging", package: "swift-log"),
@@ -68,7 +79,7 @@ let package = Package(
         .executableTarget(
             name: "portpressure",
             dependencies: [
-                "Exporter", "PortPressure", "SockDiag", "SocketModel", "ConnectX", "Probes",
+                "Exporter", "PortPressure", "SockDiag", "SocketModel", "ConnectX", "Probes", "WebConfig", "HTTPServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -107,7 +118,8 @@ let package = Package(
         .testTarget(name: "PortPressureTests", dependencies: ["PortPressure", "SocketModel"]),
         .testTarget(name: "MetricsTests", dependencies: ["Metrics"]),
         .testTarget(name: "ConnectXTests", dependencies: ["ConnectX", "SockDiag", "SocketModel", "TestSupport"]),
-        .testTarget(name: "HTTPServerTests", dependencies: ["HTTPServer"]),
+        .testTarget(name: "HTTPServerTests", dependencies: ["HTTPServer", "TestSupport"]),
+        .testTarget(name: "WebConfigTests", dependencies: ["WebConfig", "HTTPServer", "TestSupport"], resources: [.copy("Fixtures")]),
         .testTarget(
             name: "ProbesTests",
             dependencies: ["Probes", "ConnectX", "SockDiag", "SocketModel", "Metrics", "TestSupport",
