@@ -94,3 +94,9 @@ public enum Curl {
         return Outcome(exitCode: result.status, status: status, headers: headers, body: lines.joined(separator: "\n"))
     }
 }
+
+/// A password and its bcrypt hash (cost 10, `$2b$`), for web configuration files in tests.
+public enum TestPassword {
+    public static let plain = "secret"
+    public static let bcrypt = "$2b$10$9daZCxKgH/TMMvWIr65R1.7xjxhA1A7Ytq.VudGKLDxXtfGDp3BI2"
+}

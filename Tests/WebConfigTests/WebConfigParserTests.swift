@@ -1,11 +1,12 @@
 import Foundation
 import HTTPServer
 import Testing
+import TestSupport
 @testable import WebConfig
 
 /// Parsing and validation on recorded text: no file but the YAML is read.
 @Suite struct WebConfigParserTests {
-    static let hash = "$2b$10$9daZCxKgH/TMMvWIr65R1.7xjxhA1A7Ytq.VudGKLDxXtfGDp3BI2"
+    static let hash = TestPassword.bcrypt
 
     func parse(_ yaml: String) throws(WebConfigError) -> WebConfig {
         try WebConfig.parse(yaml: yaml, directory: "/etc/portpressure", file: "web.yml")
