@@ -88,8 +88,6 @@ struct EndToEndTests {
     @Test("Dashboards and alerts against a real Prometheus scraping portpressure serve", .timeLimit(.minutes(3)))
     func dashboardsAndAlertsEndToEnd() throws {
         let binary = try Self.portpressureBinary()
-        let setpriv = try Tool.path("setpriv")
-        let prometheus = try Tool.path("prometheus")
         try withTemporaryDirectory("pp-e2e") { directory in
             // The exporter runs as nobody: give it a directory it can read.
             chmod(directory.path, 0o755)
@@ -121,10 +119,8 @@ struct EndToEndTests {
 
             exporter = try ChildProcess(
                 name: "portpressure",
-                arguments: [setpriv, "--reuid=65534", "--regid=65534", "--clear-groups", "--no-new-privs",
-                            "--inh-caps=-all", "--bounding-set=-all", "--",
-                            binary, "serve", "--web.listen-address", Self.instance,
-                            "--config.file", directory.appendingPathComponent("probes.yml").path],
+                arguments: try ChildProcess.unprivileged([binary, "serve", "--web.listen-address", Self.instance,
+                                                          "--config.file", directory.appendingPathComponent("probes.yml").path]),
                 logDirectory: directory, namespace: ns)
             let namespaceID = try ns.run { try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/thread-self/ns/net") }
             #expect(exporter!.networkNamespace == namespaceID, "the exporter runs in the test's namespace")
@@ -136,19 +132,8 @@ struct EndToEndTests {
                 return response.status == 200
             }
 
-            server = try ChildProcess(
-                name: "prometheus",
-                arguments: [prometheus,
-                            "--config.file=\(directory.appendingPathComponent("prometheus.yml").path)",
-                            "--storage.tsdb.path=\(directory.appendingPathComponent("data").path)",
-                            "--web.listen-address=127.0.0.1:\(Self.prometheusPort)",
-                            "--log.level=warn"],
-                logDirectory: directory, namespace: ns)
-            let api = PrometheusAPI(namespace: ns, port: Self.prometheusPort)
-            try eventually("Prometheus to be ready", within: 30) {
-                guard server!.isRunning else { throw StopWaiting("prometheus \(server!.exitedEarly!):\n\(server!.logTail)") }
-                return (try? ns.run { try LoopbackHTTP.get(port: Self.prometheusPort, path: "/-/ready") })?.status == 200
-            }
+            let (started, api) = try ChildProcess.prometheus(directory: directory, port: Self.prometheusPort, namespace: ns)
+            server = started
             try eventually("five successful scrapes", within: 30) {
                 let up = try api.query(#"up{job="\#(Self.job)"}"#)
                 let count = try api.query(#"count_over_time(up{job="\#(Self.job)"}[1m])"#)

@@ -38,8 +38,6 @@ struct SecureScrapeEndToEndTests {
     @Test("Prometheus scrapes over HTTPS with basic auth and gets data", .timeLimit(.minutes(2)))
     func scrapesOverHTTPSWithBasicAuth() throws {
         let binary = try EndToEndTests.portpressureBinary()
-        let setpriv = try Tool.path("setpriv")
-        let prometheus = try Tool.path("prometheus")
         let certificates = try TestCertificates()
         defer { certificates.remove() }
         try withTemporaryDirectory("pp-e2e-tls") { directory in
@@ -70,10 +68,8 @@ struct SecureScrapeEndToEndTests {
             }
             exporter = try ChildProcess(
                 name: "portpressure",
-                arguments: [setpriv, "--reuid=65534", "--regid=65534", "--clear-groups", "--no-new-privs",
-                            "--inh-caps=-all", "--bounding-set=-all", "--",
-                            binary, "serve", "--web.listen-address", "127.0.0.1:\(Self.exporterPort)",
-                            "--web.config.file", webConfig],
+                arguments: try ChildProcess.unprivileged([binary, "serve", "--web.listen-address", "127.0.0.1:\(Self.exporterPort)",
+                                                          "--web.config.file", webConfig]),
                 logDirectory: directory, namespace: ns)
             let url = "https://127.0.0.1:\(Self.exporterPort)/metrics"
             let curl = ["curl", "-sS", "-o", "/dev/null", "-w", "%{http_code}", "--cacert", certificates.path("ca.crt")]
@@ -84,19 +80,8 @@ struct SecureScrapeEndToEndTests {
             #expect(try ns.spawn(curl + [url]).stdout == "401", "no credentials, no metrics")
             #expect(exporter!.logText.contains("TLS is enabled"))
 
-            server = try ChildProcess(
-                name: "prometheus",
-                arguments: [prometheus,
-                            "--config.file=\(directory.appendingPathComponent("prometheus.yml").path)",
-                            "--storage.tsdb.path=\(directory.appendingPathComponent("data").path)",
-                            "--web.listen-address=127.0.0.1:\(Self.prometheusPort)",
-                            "--log.level=warn"],
-                logDirectory: directory, namespace: ns)
-            let api = PrometheusAPI(namespace: ns, port: Self.prometheusPort)
-            try eventually("Prometheus to be ready", within: 30) {
-                guard server!.isRunning else { throw StopWaiting("prometheus \(server!.exitedEarly!):\n\(server!.logTail)") }
-                return (try? ns.run { try LoopbackHTTP.get(port: Self.prometheusPort, path: "/-/ready") })?.status == 200
-            }
+            let (started, api) = try ChildProcess.prometheus(directory: directory, port: Self.prometheusPort, namespace: ns)
+            server = started
             // The example job relabels itself to job="portpressure", which the dashboards and alerts select.
             try eventually("three successful HTTPS scrapes", within: 30) {
                 let count = try api.query(#"count_over_time(up{job="portpressure"}[1m])"#)

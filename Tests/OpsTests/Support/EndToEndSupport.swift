@@ -307,6 +307,37 @@ func eventually(_ what: String, within seconds: TimeInterval, _ check: () throws
     throw OpsTestError("timed out after \(Int(seconds)) s waiting for \(what)" + (lastError.map { " (last error: \($0))" } ?? ""))
 }
 
+extension ChildProcess {
+    /// `arguments` run as nobody (65534), with no capabilities and no way to gain any.
+    static func unprivileged(_ arguments: [String]) throws -> [String] {
+        [try Tool.path("setpriv"), "--reuid=65534", "--regid=65534", "--clear-groups", "--no-new-privs",
+         "--inh-caps=-all", "--bounding-set=-all", "--"] + arguments
+    }
+
+    /// Debian's Prometheus with `directory`/prometheus.yml, in `namespace` on 127.0.0.1:`port`,
+    /// once it answers /-/ready.
+    static func prometheus(directory: URL, port: UInt16, namespace: NetworkNamespace) throws -> (ChildProcess, PrometheusAPI) {
+        let server = try ChildProcess(
+            name: "prometheus",
+            arguments: [try Tool.path("prometheus"),
+                        "--config.file=\(directory.appendingPathComponent("prometheus.yml").path)",
+                        "--storage.tsdb.path=\(directory.appendingPathComponent("data").path)",
+                        "--web.listen-address=127.0.0.1:\(port)",
+                        "--log.level=warn"],
+            logDirectory: directory, namespace: namespace)
+        do {
+            try eventually("Prometheus to be ready", within: 30) {
+                guard server.isRunning else { throw StopWaiting("prometheus \(server.exitedEarly!):\n\(server.logTail)") }
+                return (try? namespace.run { try LoopbackHTTP.get(port: port, path: "/-/ready") })?.status == 200
+            }
+        } catch {
+            server.stop()
+            throw error
+        }
+        return (server, PrometheusAPI(namespace: namespace, port: port))
+    }
+}
+
 /// Prometheus's HTTP API, reached from the namespace's thread.
 struct PrometheusAPI {
     let namespace: NetworkNamespace
