@@ -140,6 +140,24 @@ import WebConfig
         #expect(try capped.curl(["--tls-max", "1.2"]).status == 200)
     }
 
+    @Test func cipherSuitesAndCurvesRestrictTheHandshake() throws {
+        let fixture = try Fixture("""
+            tls_server_config:
+              cert_file: server.crt
+              key_file: server.key
+              max_version: TLS12
+              cipher_suites: [TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA, TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA]
+              curve_preferences: [CurveP384]
+            """)
+        #expect(try fixture.curl().status == 200)
+        #expect(try fixture.curl(["--ciphers", "ECDHE-RSA-AES128-SHA"]).status == 200)
+        let unlisted = try fixture.curl(["--ciphers", "ECDHE-RSA-AES256-GCM-SHA384"])
+        #expect(unlisted.exitCode == 35 && unlisted.status == 0, "a suite not listed must not be negotiated: \(unlisted)")
+        #expect(try fixture.curl(["--curves", "P-384"]).status == 200)
+        let curve = try fixture.curl(["--curves", "X25519"])
+        #expect(curve.exitCode == 35 && curve.status == 0, "a curve not listed must not be negotiated: \(curve)")
+    }
+
     @Test func rotatedCertificateIsServedOnNewConnections() throws {
         let fixture = try Fixture(Self.tlsOnly)
         let first = try fixture.certificates.serial(ofCertificateFile: fixture.certificates.path("server.crt"))
