@@ -53,7 +53,7 @@ public final class HTTPServer: Sendable {
     /// The addresses actually listened on, in the order configured (with the kernel's port
     /// where 0 was asked for).
     public let boundAddresses: [ListenAddress]
-    private let context: ServerContext
+    let context: ServerContext
     private let daemons: Mutex<[Daemon]>
 
     /// Binds every address, then starts a daemon on each. Nothing is left listening when it throws.

@@ -65,15 +65,26 @@ private func noDaemonCertificate(
 }
 
 /// MHD_NotifyConnectionCallback: on a connection's start, before its thread runs the TLS
-/// handshake, give its session the current credentials and client-certificate policy.
+/// handshake, give its session the current credentials and client-certificate policy, and
+/// keep a reference to them in the connection's socket context; on its close (MHD has freed
+/// the session by then), drop that reference.
 func connectionNotified(
     cls: UnsafeMutableRawPointer?, connection: OpaquePointer?, socketContext: UnsafeMutablePointer<UnsafeMutableRawPointer?>?,
     code: MHD_ConnectionNotificationCode
 ) {
-    guard code == .CONNECTION_NOTIFY_STARTED, let cls, let connection else { return }
+    guard let cls, let connection, let socketContext else { return }
+    if code == .CONNECTION_NOTIFY_CLOSED {
+        if let held = socketContext.pointee {
+            Unmanaged<TLSCredentials>.fromOpaque(held).release()
+            socketContext.pointee = nil
+        }
+        return
+    }
     let context = Unmanaged<ServerContext>.fromOpaque(cls).takeUnretainedValue()
     guard let store = context.security.tls, let session = pp_connection_tls_session(connection) else { return }
-    if !store.prepare(session: OpaquePointer(session)) {
+    if let credentials = store.prepare(session: OpaquePointer(session)) {
+        socketContext.pointee = Unmanaged.passRetained(credentials).toOpaque()
+    } else {
         // Without credentials the handshake fails, which closes the connection.
         context.logger.warning("cannot set up TLS for a new connection")
     }

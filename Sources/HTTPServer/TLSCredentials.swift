@@ -11,8 +11,8 @@ import Glibc
 ///
 /// libmicrohttpd holds one credentials object per daemon; instead, each connection is given
 /// the current one when it starts (`prepare(session:)`, from MHD's connection notification),
-/// before its handshake. Credentials a connection may still use are never freed while the
-/// server runs: replaced ones are kept until the store goes, after the daemons have stopped.
+/// before its handshake. Each connection holds a reference to the credentials it was given
+/// until MHD reports it closed, so replaced credentials are freed when their last connection goes.
 final class TLSCredentialStore: Sendable {
     let settings: TLSSettings
     private let logger: Logger
@@ -21,8 +21,8 @@ final class TLSCredentialStore: Sendable {
     private struct State: ~Copyable {
         var current: TLSCredentials
         var stamps: [FileStamp?]
-        /// Replaced credentials, alive until the store is (connections may still use them).
-        var retired: [TLSCredentials] = []
+        /// Every credentials object this store made that is still alive (weakly held).
+        var generations: [WeakCredentials] = []
         /// The stamps of the last files that failed to load, so a broken rotation is logged once.
         var failedStamps: [FileStamp?]?
     }
@@ -34,7 +34,13 @@ final class TLSCredentialStore: Sendable {
         let credentials = try TLSCredentials(settings: settings)
         self.settings = settings
         self.logger = logger
-        self.state = Mutex(State(current: credentials, stamps: stamps))
+        self.state = Mutex(State(current: credentials, stamps: stamps, generations: [WeakCredentials(credentials)]))
+    }
+
+    /// How many credentials objects are alive: the current one, plus replaced ones that
+    /// connections opened before the replacement still hold.
+    var liveGenerations: Int {
+        state.withLock { state in state.generations.count { $0.credentials != nil } }
     }
 
     /// The credentials for a connection starting now, reloaded first if a file changed.
@@ -44,8 +50,9 @@ final class TLSCredentialStore: Sendable {
             guard stamps != state.stamps, stamps != state.failedStamps else { return state.current }
             do {
                 let fresh = try TLSCredentials(settings: settings)
-                state.retired.append(state.current)
                 state.current = fresh
+                state.generations.removeAll { $0.credentials == nil }
+                state.generations.append(WeakCredentials(fresh))
                 state.stamps = stamps
                 state.failedStamps = nil
                 logger.info("TLS certificate files changed: reloaded", metadata: ["cert_file": "\(settings.certificateFile)"])
@@ -61,11 +68,12 @@ final class TLSCredentialStore: Sendable {
     }
 
     /// Gives a new connection's GnuTLS session the current credentials and the client
-    /// certificate policy. Returns false if GnuTLS refuses (the connection is then dropped).
-    func prepare(session: gnutls_session_t) -> Bool {
+    /// certificate policy; returns the credentials, which the connection must keep alive as long
+    /// as its session, or nil if GnuTLS refuses (the handshake then fails).
+    func prepare(session: gnutls_session_t) -> TLSCredentials? {
         let credentials = currentCredentials()
         guard gnutls_credentials_set(session, GNUTLS_CRD_CERTIFICATE, UnsafeMutableRawPointer(credentials.handle)) == 0 else {
-            return false
+            return nil
         }
         let request: gnutls_certificate_request_t
         switch settings.clientCertificates {
@@ -74,12 +82,18 @@ final class TLSCredentialStore: Sendable {
         case .requireAny, .requireAndVerify: request = GNUTLS_CERT_REQUIRE
         }
         gnutls_certificate_server_set_request(session, request)
-        return true
+        return credentials
     }
 
     private static func stamps(_ settings: TLSSettings) -> [FileStamp?] {
         [settings.certificateFile, settings.keyFile, settings.clientCAFile].map { $0.flatMap(FileStamp.init(path:)) }
     }
+}
+
+struct WeakCredentials {
+    weak var credentials: TLSCredentials?
+
+    init(_ credentials: TLSCredentials) { self.credentials = credentials }
 }
 
 /// What identifies a file's content cheaply: a replaced file (new inode) or one written in

@@ -1,5 +1,5 @@
 import Foundation
-import HTTPServer
+@testable import HTTPServer
 import Logging
 import Testing
 import TestSupport
@@ -166,6 +166,9 @@ import WebConfig
         #expect(second != first)
         #expect(try fixture.certificates.servedSerial(port: fixture.port) == second)
         #expect(try fixture.curl().status == 200)
+        // The first certificate's credentials go once the connections that used them are closed.
+        let store = try #require(fixture.server.context.security.tls)
+        try waitUntil("replaced credentials to be freed") { store.liveGenerations == 1 }
 
         // A half-done rotation (new certificate, old key) keeps the last good pair in service.
         let keep = fixture.certificates.path("server.key") + ".good"
@@ -176,3 +179,4 @@ import WebConfig
         #expect(third != second)
     }
 }
+
