@@ -17,15 +17,15 @@ final class BasicAuthenticator: Sendable {
     private let bcryptTurn = Mutex(())
 
     init(users: [String: String]) throws(HTTPServerError) {
+        for (user, hash) in users.sorted(by: { $0.key < $1.key }) where Bcrypt.hash(password: "", setting: hash) == nil {
+            throw .security("basic_auth_users.\(user): libcrypt cannot check this hash")
+        }
         self.users = users
         let cost = users.values.compactMap { Int(String($0.utf8.dropFirst(4).prefix(2)) ?? "") }.max() ?? 10
         guard let decoy = Bcrypt.hash(password: UUID().uuidString, cost: cost) else {
             throw .security("libcrypt cannot make a bcrypt hash (cost \(cost))")
         }
         decoyHash = decoy
-        for (user, hash) in users where Bcrypt.hash(password: "", setting: hash) == nil {
-            throw .security("basic_auth_users.\(user): libcrypt cannot check this hash")
-        }
     }
 
     /// Whether the `Authorization` header names a user with the right password.
