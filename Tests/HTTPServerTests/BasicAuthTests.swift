@@ -96,6 +96,7 @@ import Testing
         let lastWrong = try #require(wrongDone.withLock { $0.max() })
         // 20 serialized bcrypt checks at cost 11 take seconds; the good scrapes never wait for them.
         #expect(goodFinished < lastWrong, "good scrapes finished at \(goodFinished), wrong ones at \(lastWrong)")
-        #expect(goodLatencies.max()! < .seconds(1), "slowest good scrape: \(goodLatencies.max()!)")
+        // Relative, so that a loaded machine slows both sides alike.
+        #expect(goodLatencies.max()! * 4 < lastWrong, "slowest good scrape: \(goodLatencies.max()!), wrong ones done at \(lastWrong)")
     }
 }
