@@ -10,8 +10,10 @@
 //   PortPressure -> SocketModel               one-pass analysis and report views (no C, no I/O)
 //   Metrics                                   Prometheus exposition writer and process_* parsing (pure: no C, no I/O)
 //   ConnectX -> SockDiag, SystemCalls         userspace connectx() for TCP and UDP
-//   HTTPServer -> CMicroHTTPD, CZlib, SocketModel   embedded HTTP server (SocketModel: the endpoint grammar)
-//   Probes -> ConnectX, SockDiag, Metrics, SystemCalls   active probes and their YAML config
+//   HTTPServer -> CMicroHTTPD, CZlib, CGnuTLS, CCrypt, SocketModel   embedded HTTP server, TLS, basic auth
+//   ConfigFile -> SystemCalls, Yams          reading a YAML configuration file (probes, web), once
+//   WebConfig -> HTTPServer, ConfigFile      --web.config.file (exporter-toolkit format)
+//   Probes -> ConnectX, SockDiag, Metrics, ConfigFile, SystemCalls   active probes and their YAML config
 //   Snapshotting -> PortPressure, SockDiag    the snapshot pipeline (live kernel or recording): report and serve
 //   Exporter -> Snapshotting, Metrics, Probes, HTTPServer, SystemCalls   collectors (own metrics included), scrapes, routes
 //   portpressure (executable)                 argument parsing and wiring only
@@ -37,6 +39,8 @@ let package = Package(
         .systemLibrary(name: "CMnl", pkgConfig: "libmnl", providers: [.apt(["libmnl-dev"])]),
         .systemLibrary(name: "CMicroHTTPD", pkgConfig: "libmicrohttpd", providers: [.apt(["libmicrohttpd-dev"])]),
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+        .systemLibrary(name: "CGnuTLS", pkgConfig: "gnutls", providers: [.apt(["libgnutls28-dev"])]),
+        .systemLibrary(name: "CCrypt", pkgConfig: "libcrypt", providers: [.apt(["libcrypt-dev"])]),
 
         .target(name: "SystemCalls", dependencies: [.product(name: "SystemPackage", package: "swift-system")]),
         .target(name: "SocketModel"),
@@ -52,12 +56,20 @@ let package = Package(
         ),
         .target(
             name: "HTTPServer",
-            dependencies: ["CMicroHTTPD", "CZlib", "SocketModel", .product(name: "Logging", package: "swift-log")]
+            dependencies: ["CMicroHTTPD", "CZlib", "CGnuTLS", "CCrypt", "SocketModel", .product(name: "Logging", package: "swift-log")]
         ),
+        // --web.config.file: the exporter-toolkit format, parsed and validated (pure), and made
+        // into HTTPServer's security settings.
+        .target(
+            name: "WebConfig",
+            dependencies: ["HTTPServer", "ConfigFile", .product(name: "Yams", package: "Yams")]
+        ),
+        // Reading a YAML configuration file (probes, web), once.
+        .target(name: "ConfigFile", dependencies: ["SystemCalls", .product(name: "Yams", package: "Yams")]),
         .target(
             name: "Probes",
             dependencies: [
-                "ConnectX", "SockDiag", "SocketModel", "Metrics", "SystemCalls",
+                "ConnectX", "SockDiag", "SocketModel", "Metrics", "SystemCalls", "ConfigFile",
                 .product(name: "SystemPackage", package: "swift-system"),
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "Logging", package: "swift-log"),
@@ -74,7 +86,7 @@ let package = Package(
         .executableTarget(
             name: "portpressure",
             dependencies: [
-                "Exporter", "Snapshotting", "PortPressure", "SockDiag", "SocketModel", "ConnectX", "Probes", "HTTPServer",
+                "Exporter", "Snapshotting", "PortPressure", "SockDiag", "SocketModel", "ConnectX", "Probes", "WebConfig", "HTTPServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "SystemPackage", package: "swift-system"),
@@ -120,6 +132,7 @@ let package = Package(
         .target(name: "ConnectXTestSupport", dependencies: ["ConnectX", "SocketModel", "TestSupport"], path: "Tests/ConnectXTestSupport"),
         .testTarget(name: "ConnectXTests", dependencies: ["ConnectX", "SockDiag", "SocketModel", "TestSupport", "ConnectXTestSupport"]),
         .testTarget(name: "HTTPServerTests", dependencies: ["HTTPServer", "TestSupport"]),
+        .testTarget(name: "WebConfigTests", dependencies: ["WebConfig", "HTTPServer", "TestSupport"], resources: [.copy("Fixtures")]),
         .testTarget(
             name: "ProbesTests",
             dependencies: ["Probes", "ConnectX", "SockDiag", "SocketModel", "Metrics", "TestSupport", "ConnectXTestSupport",

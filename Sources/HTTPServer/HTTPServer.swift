@@ -26,10 +26,12 @@ public struct HTTPServerConfiguration: Sendable {
     public var connectionMemoryLimit: Int
     /// zlib level for gzip bodies: 1 (fastest) … 9 (smallest).
     public var gzipLevel: Int
+    /// TLS, basic authentication and extra response headers (`--web.config.file`).
+    public var security: HTTPSecurity
 
     public init(listenAddresses: [ListenAddress], maxConcurrentRequests: Int = 40, concurrencyLimitedPaths: Set<String>? = nil,
                 maxConnections: Int = 512, connectionTimeoutSeconds: Int = 10, connectionMemoryLimit: Int = 32 * 1024,
-                gzipLevel: Int = 1) {
+                gzipLevel: Int = 1, security: HTTPSecurity = HTTPSecurity()) {
         self.listenAddresses = listenAddresses
         self.maxConcurrentRequests = maxConcurrentRequests
         self.concurrencyLimitedPaths = concurrencyLimitedPaths
@@ -37,6 +39,7 @@ public struct HTTPServerConfiguration: Sendable {
         self.connectionTimeoutSeconds = connectionTimeoutSeconds
         self.connectionMemoryLimit = connectionMemoryLimit
         self.gzipLevel = gzipLevel
+        self.security = security
     }
 }
 
@@ -50,7 +53,7 @@ public final class HTTPServer: Sendable {
     /// The addresses actually listened on, in the order configured (with the kernel's port
     /// where 0 was asked for).
     public let boundAddresses: [ListenAddress]
-    private let context: ServerContext
+    let context: ServerContext
     private let daemons: Mutex<[Daemon]>
 
     /// Binds every address, then starts a daemon on each. Nothing is left listening when it throws.
@@ -59,7 +62,8 @@ public final class HTTPServer: Sendable {
         let context = ServerContext(handler: handler, logger: logger,
                                     maxConcurrentRequests: configuration.maxConcurrentRequests,
                                     concurrencyLimitedPaths: configuration.concurrencyLimitedPaths,
-                                    gzipLevel: Int32(clamping: configuration.gzipLevel))
+                                    gzipLevel: Int32(clamping: configuration.gzipLevel),
+                                    security: try SecurityContext(configuration.security, logger: logger))
         // Bind all first: an address in use must fail the start before anything serves.
         var sockets: [ListenSocket] = []
         do {
@@ -130,10 +134,17 @@ struct Daemon: @unchecked Sendable {
             MHD_OptionItem(option: MHD_OPTION.CONNECTION_LIMIT, value: max(1, configuration.maxConnections), ptr_value: nil),
             MHD_OptionItem(option: MHD_OPTION.CONNECTION_TIMEOUT, value: max(1, configuration.connectionTimeoutSeconds), ptr_value: nil),
             MHD_OptionItem(option: MHD_OPTION.CONNECTION_MEMORY_LIMIT, value: max(4096, configuration.connectionMemoryLimit), ptr_value: nil),
-            MHD_OptionItem(option: MHD_OPTION.END, value: 0, ptr_value: nil),
         ]
         var flags = MHD_USE_INTERNAL_POLLING_THREAD.rawValue | MHD_USE_THREAD_PER_CONNECTION.rawValue
             | MHD_USE_POLL.rawValue | MHD_USE_ITC.rawValue | MHD_USE_ERROR_LOG.rawValue
+        // TLS: the flag and options from TLSDaemonOptions, whose strings outlive the start call.
+        let tls = context.security.tls.map { TLSDaemonOptions(store: $0, context: contextPointer) }
+        defer { tls?.release() }
+        if let tls {
+            options += tls.items
+            flags |= MHD_USE_TLS.rawValue
+        }
+        options.append(MHD_OptionItem(option: MHD_OPTION.END, value: 0, ptr_value: nil))
         if socket.boundAddress.host?.contains(":") ?? true {
             flags |= MHD_USE_IPv6.rawValue
         }
@@ -170,6 +181,7 @@ final class ServerContext: Sendable {
     let maxConcurrentRequests: Int
     let concurrencyLimitedPaths: Set<String>?
     let gzipLevel: Int32
+    let security: SecurityContext
     /// Requests inside the handler on limited paths (for the concurrency limit).
     let inFlight = Atomic<Int>(0)
     /// Requests from the handler's first call until libmicrohttpd reports them complete
@@ -177,11 +189,12 @@ final class ServerContext: Sendable {
     let activeRequests = Atomic<Int>(0)
 
     init(handler: @escaping HTTPHandler, logger: Logger, maxConcurrentRequests: Int, concurrencyLimitedPaths: Set<String>?,
-         gzipLevel: Int32) {
+         gzipLevel: Int32, security: SecurityContext) {
         self.handler = handler
         self.logger = logger
         self.maxConcurrentRequests = maxConcurrentRequests
         self.concurrencyLimitedPaths = concurrencyLimitedPaths
         self.gzipLevel = gzipLevel
+        self.security = security
     }
 }

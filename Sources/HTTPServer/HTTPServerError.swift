@@ -10,6 +10,9 @@ public enum HTTPServerError: Error, Sendable, Equatable, CustomStringConvertible
     case listenFailed(address: String, operation: String, errno: Int32)
     /// libmicrohttpd refused to start a daemon on the socket.
     case daemonStartFailed(address: String)
+    /// The TLS or authentication settings cannot be used (a certificate file GnuTLS cannot
+    /// load, a priority string it refuses, a password hash libcrypt cannot check).
+    case security(String)
 
     public var description: String {
         switch self {
@@ -19,6 +22,8 @@ public enum HTTPServerError: Error, Sendable, Equatable, CustomStringConvertible
             "cannot listen on \(address): \(operation): \(String(cString: strerror(errno)))"
         case let .daemonStartFailed(address):
             "cannot start the HTTP server on \(address) (libmicrohttpd refused the configuration)"
+        case let .security(reason):
+            reason
         }
     }
 }

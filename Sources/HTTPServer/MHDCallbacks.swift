@@ -33,6 +33,10 @@ func handleRequest(
         headers: connectionValues(connection, kind: .HEADER_KIND),
         version: version.map { String(cString: $0) } ?? "")
     let gzip = ContentCoding.acceptsGzip(request.header("Accept-Encoding"))
+    // Before the concurrency limit: a wrong password must not take a scrape's slot.
+    if let denied = context.security.deny(request) {
+        return queue(denied, gzip: false, on: connection, context: context)
+    }
 
     guard context.maxConcurrentRequests > 0, context.concurrencyLimitedPaths?.contains(request.path) ?? true else {
         return queue(context.handler(request), gzip: gzip, on: connection, context: context)
@@ -73,7 +77,7 @@ private func queue(_ response: HTTPResponse, gzip: Bool, on connection: OpaquePo
     }
     defer { MHD_destroy_response(handle) }
 
-    for header in response.headers {
+    for header in response.headers + context.security.responseHeaders {
         let name = header.name.lowercased()
         if name == "content-length" || (compressed && name == "content-encoding") { continue }
         if MHD_add_response_header(handle, header.name, header.value) != .YES {

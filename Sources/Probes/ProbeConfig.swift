@@ -1,3 +1,4 @@
+import ConfigFile
 import ConnectX
 import SocketModel
 import SystemCalls
@@ -35,43 +36,20 @@ public struct ProbeConfig: Sendable, Hashable {
 
     /// Reads and parses the file at `path`.
     public static func load(file path: String) throws(ProbeConfigError) -> ProbeConfig {
-        let bytes: [UInt8]
-        do {
-            bytes = try WholeFile.read(path)
-        } catch {
-            throw ProbeConfigError(file: path, message: "cannot read the file: \(error)")
-        }
-        guard let text = String(validating: bytes, as: UTF8.self) else {
-            throw ProbeConfigError(file: path, message: "the file is not UTF-8 text")
-        }
+        let text: String
+        do { text = try ConfigFile.text(of: path) } catch { throw ProbeConfigError(file: path, message: error.message) }
         return try parse(yaml: text, file: path)
     }
 
     /// Parses a configuration; `file` only names it in errors.
     public static func parse(yaml: String, file: String? = nil) throws(ProbeConfigError) -> ProbeConfig {
         let root: Node?
-        do {
-            root = try Yams.compose(yaml: yaml)
-        } catch {
-            throw ProbeConfigError(file: file, message: "not valid YAML: \(Self.describe(yamlError: error))")
-        }
+        do { root = try ConfigFile.compose(yaml: yaml) } catch { throw ProbeConfigError(file: file, message: error.message) }
         guard let root else {
             throw ProbeConfigError(file: file, message: "the file is empty (write `probes: []` for no probes)")
         }
         var parser = Parser(file: file)
         return try parser.config(root)
-    }
-
-    /// A Yams error in one line: the problem and where (Yams's own text spans several lines).
-    private static func describe(yamlError error: any Error) -> String {
-        switch error as? YamlError {
-        case let .scanner(_, problem, mark, _), let .parser(_, problem, mark, _), let .composer(_, problem, mark, _):
-            return "\(problem) at line \(mark.line), column \(mark.column)"
-        case let .duplicatedKeysInMapping(duplicates, context):
-            return "duplicate key \(duplicates.joined(separator: ", ")) at line \(context.mark.line)"
-        default:
-            return "\(error)".split(separator: "\n").first.map(String.init) ?? "\(error)"
-        }
     }
 }
 

@@ -7,6 +7,7 @@ import PortPressure
 import Probes
 import SockDiag
 import Snapshotting
+import WebConfig
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -30,6 +31,11 @@ struct ServeCommand: ParsableCommand {
 
     @Option(name: .customLong("web.telemetry-path"), help: ArgumentHelp("Path under which to expose metrics.", valueName: "path"))
     var telemetryPath = "/metrics"
+
+    @Option(name: .customLong("web.config.file"),
+            help: ArgumentHelp("Web configuration file (exporter-toolkit format) enabling TLS and basic authentication; certificate files are re-read when they change.",
+                               valueName: "file"))
+    var webConfigFile: String?
 
     @Option(name: .customLong("web.max-requests"),
             help: ArgumentHelp("Maximum number of scrapes served at once; more are answered 503. 0 means no limit.", valueName: "n"))
@@ -89,6 +95,18 @@ struct ServeCommand: ParsableCommand {
                 throw ExitCode(1)
             }
         }
+        // Like a bad probes file, a bad web configuration is a usage error: exit 2, before listening.
+        var security = HTTPSecurity()
+        if let webConfigFile {
+            do {
+                let validated = try WebConfig.validate(file: webConfigFile)
+                security = validated.security
+                logWebConfig(validated.config, file: webConfigFile, logger: logger)
+            } catch {
+                logger.error("invalid web configuration file", metadata: ["err": "\(error)"])
+                throw ExitCode(2)
+            }
+        }
         // Block the stop and reload signals before any thread starts, so every thread inherits
         // the mask and only the sigwait below sees them.
         var signals = sigset_t()
@@ -130,7 +148,7 @@ struct ServeCommand: ParsableCommand {
         do {
             server = try HTTPServer(
                 configuration: HTTPServerConfiguration(listenAddresses: addresses, maxConcurrentRequests: maxRequests,
-                                                       concurrencyLimitedPaths: routes.collectingPaths),
+                                                       concurrencyLimitedPaths: routes.collectingPaths, security: security),
                 logger: logger, handler: { routes.handle($0) }
             )
         } catch {
@@ -161,6 +179,18 @@ struct ServeCommand: ParsableCommand {
             logger.info("stopped")
             return
         }
+    }
+}
+
+/// What the web configuration turned on, as exporter-toolkit logs it.
+private func logWebConfig(_ config: WebConfig, file: String, logger: Logger) {
+    logger.info(config.tls == nil ? "TLS is disabled" : "TLS is enabled", metadata: [
+        "file": "\(file)",
+        "basic_auth_users": "\(config.users.count)",
+        "client_auth_type": "\(config.tls?.clientAuth.rawValue ?? "-")",
+    ])
+    if config.tls != nil {
+        logger.info("http_server_config.http2 is ignored: libmicrohttpd serves HTTP/1.1 only", metadata: ["http2": "\(config.http2)"])
     }
 }
 

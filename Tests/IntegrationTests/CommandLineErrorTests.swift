@@ -42,6 +42,28 @@ extension EndToEnd {
             #expect(result.stderr.contains("level=error") && result.stderr.contains(mentions), "\(address): \(result.stderr)")
         }
 
+        /// A web configuration file promtool would reject, or one GnuTLS cannot honour, stops
+        /// `serve` before it listens: exit 2 and an error naming the file and the field.
+        @Test(arguments: [
+            ("tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n  cert_filse: x\n", "cert_filse"),
+            ("tls_server_config:\n  cert_file: missing.crt\n  key_file: server.key\n", "missing.crt"),
+            ("basic_auth_users:\n  prometheus: secret\n", "basic_auth_users.prometheus"),
+            ("tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n  min_version: TLS13\n  max_version: TLS12\n",
+             "tls_server_config.min_version"),
+        ])
+        func invalidWebConfigExitsTwo(_ yaml: String, _ mentions: String) throws {
+            let certificates = try TestCertificates()
+            defer { certificates.remove() }
+            let file = certificates.path("web.yml")
+            try yaml.write(toFile: file, atomically: true, encoding: .utf8)
+            let ns = try NetworkNamespace()
+            let result = try ns.spawn(["timeout", "20", BuiltProducts.path("portpressure"), "serve", "--web.config.file", file])
+            #expect(result.status == 2, "exit \(result.status), stderr: \(result.stderr)")
+            #expect(result.stderr.contains("invalid web configuration file") && result.stderr.contains(mentions)
+                    && result.stderr.contains(file), "\(result.stderr)")
+            #expect(!result.stderr.contains("msg=listening"), "\(result.stderr)")
+        }
+
         /// When the kernel refuses (here: no descriptor left for the /proc/sys read after the
         /// netlink socket), report says what failed and exits 1, printing no partial report.
         @Test func kernelRefusalExitsOneWithTheReason() throws {

@@ -94,8 +94,6 @@ struct EndToEndTests {
     @Test("Dashboards and alerts against a real Prometheus scraping portpressure serve", .timeLimit(.minutes(3)))
     func dashboardsAndAlertsEndToEnd() throws {
         let binary = try Self.portpressureBinary()
-        let setpriv = try Tool.path("setpriv")
-        let prometheus = try Tool.path("prometheus")
         try withTemporaryDirectory("pp-e2e") { directory in
             // The exporter runs as nobody: give it a directory it can read.
             chmod(directory.path, 0o755)
@@ -128,10 +126,9 @@ struct EndToEndTests {
             sockets += try ns.run { try Self.population() }
 
             func serve(_ address: String, _ flags: [String]) throws -> RunningProcess {
-                try ns.launch([setpriv, "--reuid=65534", "--regid=65534", "--clear-groups", "--no-new-privs",
-                               "--inh-caps=-all", "--bounding-set=-all", "--",
-                               binary, "serve", "--web.listen-address", address,
-                               "--config.file", directory.appendingPathComponent("probes.yml").path] + flags)
+                try ns.launch(try RunningProcess.unprivileged(
+                    [binary, "serve", "--web.listen-address", address,
+                     "--config.file", directory.appendingPathComponent("probes.yml").path] + flags))
             }
             exporter = try serve(Self.instance, [])
             leanExporter = try serve(Self.leanInstance, ["--web.disable-exporter-metrics"])
@@ -146,16 +143,8 @@ struct EndToEndTests {
             let lean = try ns.run { try HTTPClient(port: Self.leanExporterPort, timeoutSeconds: 5).request("GET", "/metrics") }.text
             #expect(!lean.contains("portpressure_build_info") && !lean.contains("process_"), "--web.disable-exporter-metrics")
 
-            server = try ns.launch([prometheus,
-                            "--config.file=\(directory.appendingPathComponent("prometheus.yml").path)",
-                            "--storage.tsdb.path=\(directory.appendingPathComponent("data").path)",
-                            "--web.listen-address=127.0.0.1:\(Self.prometheusPort)",
-                            "--log.level=warn"])
-            let api = PrometheusAPI(namespace: ns, port: Self.prometheusPort)
-            try waitUntil("Prometheus to be ready", timeout: .seconds(30), every: .milliseconds(500)) {
-                guard server!.isRunning else { throw StopWaiting("prometheus \(server!.ending!):\n\(server!.logTail)") }
-                return (try? ns.run { try HTTPClient(port: Self.prometheusPort, timeoutSeconds: 5).request("GET", "/-/ready") })?.status == 200
-            }
+            let (started, api) = try RunningProcess.prometheus(directory: directory, port: Self.prometheusPort, namespace: ns)
+            server = started
             try waitUntil("five successful scrapes of both exporters", timeout: .seconds(30), every: .milliseconds(500)) {
                 let up = try api.query(#"up{job="\#(Self.job)"}"#)
                 let count = try api.query(#"count_over_time(up{job="\#(Self.job)"}[1m])"#)

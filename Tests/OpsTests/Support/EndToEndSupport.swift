@@ -79,6 +79,37 @@ extension RunningProcess {
     var logTail: String { (stdout + stderr).split(separator: "\n").suffix(15).joined(separator: "\n") }
 }
 
+extension RunningProcess {
+    /// Everything it wrote, for assertions on its log.
+    var logText: String { stdout + stderr }
+
+    /// `arguments` run as nobody (65534), with no capabilities and no way to gain any.
+    static func unprivileged(_ arguments: [String]) throws -> [String] {
+        [try Tool.path("setpriv"), "--reuid=65534", "--regid=65534", "--clear-groups", "--no-new-privs",
+         "--inh-caps=-all", "--bounding-set=-all", "--"] + arguments
+    }
+
+    /// Debian's Prometheus with `directory`/prometheus.yml, in `namespace` on 127.0.0.1:`port`,
+    /// once it answers /-/ready.
+    static func prometheus(directory: URL, port: UInt16, namespace: NetworkNamespace) throws -> (RunningProcess, PrometheusAPI) {
+        let server = try namespace.launch([try Tool.path("prometheus"),
+                                           "--config.file=\(directory.appendingPathComponent("prometheus.yml").path)",
+                                           "--storage.tsdb.path=\(directory.appendingPathComponent("data").path)",
+                                           "--web.listen-address=127.0.0.1:\(port)",
+                                           "--log.level=warn"])
+        do {
+            try waitUntil("Prometheus to be ready", timeout: .seconds(30), every: .milliseconds(500)) {
+                guard server.isRunning else { throw StopWaiting("prometheus \(server.ending!):\n\(server.logTail)") }
+                return (try? namespace.run { try HTTPClient(port: port, timeoutSeconds: 5).request("GET", "/-/ready") })?.status == 200
+            }
+        } catch {
+            server.stop()
+            throw error
+        }
+        return (server, PrometheusAPI(namespace: namespace, port: port))
+    }
+}
+
 /// Prometheus's HTTP API, reached from the namespace's thread.
 struct PrometheusAPI {
     let namespace: NetworkNamespace

@@ -1,0 +1,46 @@
+import SystemCalls
+import Yams
+
+/// Reading a YAML configuration file, once for every file the exporter reads (probes, web):
+/// the text, then the composed YAML, with errors in one line.
+public enum ConfigFile {
+    /// Why a file could not be read or is not YAML; the caller adds the file's name.
+    public struct Failure: Error, Sendable {
+        public let message: String
+    }
+
+    /// The file's text; fails when unreadable or not UTF-8.
+    public static func text(of path: String) throws(Failure) -> String {
+        let bytes: [UInt8]
+        do {
+            bytes = try WholeFile.read(path)
+        } catch {
+            throw Failure(message: "cannot read the file: \(error)")
+        }
+        guard let text = String(validating: bytes, as: UTF8.self) else {
+            throw Failure(message: "the file is not UTF-8 text")
+        }
+        return text
+    }
+
+    /// The composed YAML document, nil for an empty one.
+    public static func compose(yaml: String) throws(Failure) -> Node? {
+        do {
+            return try Yams.compose(yaml: yaml)
+        } catch {
+            throw Failure(message: "not valid YAML: \(describe(yamlError: error))")
+        }
+    }
+
+    /// A Yams error in one line: the problem and where (Yams's own text spans several lines).
+    private static func describe(yamlError error: any Error) -> String {
+        switch error as? YamlError {
+        case let .scanner(_, problem, mark, _), let .parser(_, problem, mark, _), let .composer(_, problem, mark, _):
+            return "\(problem) at line \(mark.line), column \(mark.column)"
+        case let .duplicatedKeysInMapping(duplicates, context):
+            return "duplicate key \(duplicates.joined(separator: ", ")) at line \(context.mark.line)"
+        default:
+            return "\(error)".split(separator: "\n").first.map(String.init) ?? "\(error)"
+        }
+    }
+}
