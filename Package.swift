@@ -34,6 +34,8 @@ let package = Package(
         .systemLibrary(name: "CMicroHTTPD", pkgConfig: "libmicrohttpd", providers: [.apt(["libmicrohttpd-dev"])]),
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
 
+        // Build facts (revision, branch, date) stamped by scripts/package-deb through -Xcc -D; "unknown" otherwise.
+        .target(name: "CBuildStamp"),
         .target(name: "SocketModel"),
         .target(
             name: "SockDiag",
@@ -68,7 +70,7 @@ let package = Package(
         .executableTarget(
             name: "portpressure",
             dependencies: [
-                "Exporter", "PortPressure", "SockDiag", "SocketModel", "ConnectX", "Probes",
+                "Exporter", "PortPressure", "SockDiag", "SocketModel", "ConnectX", "Probes", "CBuildStamp",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]

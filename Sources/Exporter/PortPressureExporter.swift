@@ -29,16 +29,24 @@ public final class PortPressureExporter: Sendable {
         public var analysis: AnalysisOptions
         /// Include `process_*`, `portpressure_build_info` and the dump-retry counter.
         public var exporterMetrics: Bool
+        /// `portpressure_build_info`'s labels: what `--version` prints.
         public var version: String
         public var revision: String
+        public var branch: String
+        public var buildDate: String
+        public var swiftVersion: String
 
         public init(collectors: [any Collector], analysis: AnalysisOptions = AnalysisOptions(),
-                    exporterMetrics: Bool = true, version: String, revision: String = "unknown") {
+                    exporterMetrics: Bool = true, version: String, revision: String = "unknown",
+                    branch: String = "unknown", buildDate: String = "unknown", swiftVersion: String = BuildFacts.swiftVersion) {
             self.collectors = collectors
             self.analysis = analysis
             self.exporterMetrics = exporterMetrics
             self.version = version
             self.revision = revision
+            self.branch = branch
+            self.buildDate = buildDate
+            self.swiftVersion = swiftVersion
         }
     }
 
@@ -92,9 +100,10 @@ public final class PortPressureExporter: Sendable {
                                       help: "SOCK_DIAG dumps redone because the kernel marked them interrupted (NLM_F_DUMP_INTR).",
                                       type: .counter, value: Double(dumpRetries.load(ordering: .relaxed))))
             var build = MetricFamily(name: "portpressure_build_info",
-                                     help: "A metric with a constant 1 labelled by version, revision and Swift version.",
-                                     type: .gauge, labelNames: ["version", "revision", "swift_version"])
-            build.append(1, configuration.version, configuration.revision, BuildFacts.swiftVersion)
+                                     help: "A metric with a constant 1 labelled by version, revision, branch, build date and Swift version.",
+                                     type: .gauge, labelNames: ["version", "revision", "branch", "build_date", "swift_version"])
+            build.append(1, configuration.version, configuration.revision, configuration.branch, configuration.buildDate,
+                         configuration.swiftVersion)
             writer.write(build)
             writer.write(contentsOf: ProcessMetrics.collect())
         }

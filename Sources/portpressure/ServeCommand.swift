@@ -20,7 +20,7 @@ struct ServeCommand: ParsableCommand {
             scrapes. Collectors: \(CollectorSet.all.map { "\($0.name) (\($0.summary))" }.joined(separator: "; ")). \
             SIGTERM or SIGINT stops it; SIGHUP reloads --config.file.
             """,
-        version: BuildInfo.version
+        version: BuildInfo.versionText
     )
 
     @Option(name: .customLong("web.listen-address"),
@@ -118,7 +118,8 @@ struct ServeCommand: ParsableCommand {
                 collectors: collectors,
                 analysis: AnalysisOptions(topDestinationsPerSource: topDestinations, topDestinations: topDestinations,
                                           topOwners: topOwners, topUDPDuplicates: topDuplicates),
-                exporterMetrics: !disableExporterMetrics, version: BuildInfo.version, revision: BuildInfo.revision
+                exporterMetrics: !disableExporterMetrics, version: BuildInfo.version, revision: BuildInfo.revision,
+                branch: BuildInfo.branch, buildDate: BuildInfo.buildDate, swiftVersion: BuildInfo.swiftVersion
             ),
             source: HostSnapshotter(client: client),
             logger: logger
@@ -146,6 +147,7 @@ struct ServeCommand: ParsableCommand {
         }
         logger.info("portpressure serve started", metadata: [
             "version": "\(BuildInfo.version)",
+            "revision": "\(BuildInfo.revision)",
             "collectors": "\(exporter.collectorNames.joined(separator: ","))",
             "telemetry_path": "\(telemetryPath)",
         ])
