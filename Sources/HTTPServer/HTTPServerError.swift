@@ -10,6 +10,8 @@ public enum HTTPServerError: Error, Sendable, Equatable, CustomStringConvertible
     case listenFailed(address: String, operation: String, errno: Int32)
     /// libmicrohttpd refused to start a daemon on the socket.
     case daemonStartFailed(address: String)
+    /// A socket handed over (by systemd) is not a listening TCP socket.
+    case unusableInheritedSocket(fd: Int32, reason: String)
 
     public var description: String {
         switch self {
@@ -19,6 +21,8 @@ public enum HTTPServerError: Error, Sendable, Equatable, CustomStringConvertible
             "cannot listen on \(address): \(operation): \(String(cString: strerror(errno)))"
         case let .daemonStartFailed(address):
             "cannot start the HTTP server on \(address) (libmicrohttpd refused the configuration)"
+        case let .unusableInheritedSocket(fd, reason):
+            "cannot serve on inherited descriptor \(fd): \(reason)"
         }
     }
 }
