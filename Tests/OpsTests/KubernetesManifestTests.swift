@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 import Yams
 
 /// PrometheusRule as far as the agreement check needs it.
