@@ -27,6 +27,10 @@ struct ServeCommand: ParsableCommand {
             help: ArgumentHelp("Address to listen on: :PORT, HOST:PORT or [IPV6]:PORT; repeatable. (default: :10123)", valueName: "address"))
     var listenAddresses: [String] = []
 
+    @Flag(name: .customLong("web.systemd-socket"),
+          help: "Use systemd socket activation listeners (LISTEN_FDS) instead of --web.listen-address.")
+    var systemdSocket = false
+
     @Option(name: .customLong("web.telemetry-path"), help: ArgumentHelp("Path under which to expose metrics.", valueName: "path"))
     var telemetryPath = "/metrics"
 
@@ -62,6 +66,10 @@ struct ServeCommand: ParsableCommand {
             help: ArgumentHelp("Probes file (YAML): active probes run on their own schedule; SIGHUP or POST /-/reload reloads it.", valueName: "file"))
     var configFile: String?
 
+    @Flag(name: .customLong("config.check"),
+          help: "Check the configuration (--config.file) and exit without serving: 0 when valid, 2 with the error otherwise.")
+    var configCheck = false
+
     @Option(name: .customLong("log.level"), help: ArgumentHelp("Only log messages with this severity or above: debug, info, warn, error.", valueName: "level"))
     var logLevel: LogLevelOption = .info
     @Option(name: .customLong("log.format"), help: ArgumentHelp("Log format: logfmt or json.", valueName: "format"))
@@ -71,6 +79,9 @@ struct ServeCommand: ParsableCommand {
         guard telemetryPath.hasPrefix("/"), telemetryPath != "/", !telemetryPath.hasPrefix("/-/") else {
             throw ValidationError("--web.telemetry-path must start with / and not be / or under /-/, got \(telemetryPath.debugDescription)")
         }
+        guard !(systemdSocket && !listenAddresses.isEmpty) else {
+            throw ValidationError("--web.systemd-socket listens where systemd's socket unit says: leave out --web.listen-address")
+        }
         guard maxRequests >= 0 else { throw ValidationError("--web.max-requests must be 0 or more, got \(maxRequests)") }
         for (flag, value) in [("--collector.sockets.top-destinations", topDestinations), ("--collector.sockets.top-owners", topOwners),
                               ("--collector.udp.top-duplicates", topDuplicates)] where !(0...10_000).contains(value) {
@@ -79,10 +90,18 @@ struct ServeCommand: ParsableCommand {
     }
 
     func run() throws {
+        if configCheck { try checkConfiguration() }
         let logger = makeLogger(level: logLevel.level, format: logFormat.format)
         // An invalid listen address fails the start like one in use: exit 1 with a clear error.
         var addresses: [ListenAddress] = []
-        for text in listenAddresses.isEmpty ? [":10123"] : listenAddresses {
+        var inheritedSockets: [Int32] = []
+        if systemdSocket {
+            do { inheritedSockets = try SystemdSockets.fromEnvironment() } catch {
+                logger.error("cannot start the HTTP server", metadata: ["err": "\(error)"])
+                throw ExitCode(1)
+            }
+        }
+        for text in systemdSocket ? [] : listenAddresses.isEmpty ? [":10123"] : listenAddresses {
             do { addresses.append(try ListenAddress(parsing: text)) } catch {
                 logger.error("cannot start the HTTP server", metadata: ["err": "\(error)"])
                 throw ExitCode(1)
@@ -132,7 +151,7 @@ struct ServeCommand: ParsableCommand {
         let server: HTTPServer
         do {
             server = try HTTPServer(
-                configuration: HTTPServerConfiguration(listenAddresses: addresses, maxConcurrentRequests: maxRequests,
+                configuration: HTTPServerConfiguration(listenAddresses: addresses, inheritedSockets: inheritedSockets, maxConcurrentRequests: maxRequests,
                                                        concurrencyLimitedPaths: [telemetryPath]),
                 logger: logger, handler: { routes.handle($0) }
             )
@@ -165,6 +184,23 @@ struct ServeCommand: ParsableCommand {
             logger.info("stopped")
             return
         }
+    }
+}
+
+extension ServeCommand {
+    /// `--config.check`: loads every configuration file `serve` would load, the way it would,
+    /// then exits 0 (each file named on stdout) or 2 (the first error on stderr), serving nothing.
+    /// The web configuration (`--web.config.file`) is checked here too once it exists.
+    func checkConfiguration() throws -> Never {
+        var checked: [String] = []
+        if let configFile {
+            do { checked.append("\(configFile) (probes: \(try ProbeConfig.load(file: configFile).probes.count))") } catch {
+                Console.errorLine("portpressure: invalid configuration: \(error)")
+                throw ExitCode(2)
+            }
+        }
+        print(checked.isEmpty ? "configuration OK: no configuration file given" : "configuration OK: \(checked.joined(separator: "; "))")
+        throw ExitCode.success
     }
 }
 
