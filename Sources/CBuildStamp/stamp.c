@@ -1,5 +1,12 @@
 #include "CBuildStamp.h"
 
+// scripts/package-deb writes portpressure_stamp.h (the values as #defines) into a folder of its
+// scratch path and adds that folder with -Xcc -I. The flag is the same on every packaging build,
+// so a new revision recompiles this file alone; a build without the flag finds no header.
+#if __has_include(<portpressure_stamp.h>)
+#include <portpressure_stamp.h>
+#endif
+
 #ifndef PORTPRESSURE_STAMP_REVISION
 #define PORTPRESSURE_STAMP_REVISION "unknown"
 #endif
