@@ -34,7 +34,7 @@ let package = Package(
         .systemLibrary(name: "CMicroHTTPD", pkgConfig: "libmicrohttpd", providers: [.apt(["libmicrohttpd-dev"])]),
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
 
-        // Build facts (revision, branch, date) stamped by scripts/package-deb through -Xcc -D; "unknown" otherwise.
+        // Build facts (revision, branch, date) stamped by scripts/package-deb; "unknown" otherwise.
         .target(name: "CBuildStamp"),
         .target(name: "SocketModel"),
         .target(
@@ -129,5 +129,8 @@ let package = Package(
             name: "OpsTests",
             dependencies: ["TestSupport", .product(name: "Yams", package: "Yams")]
         ),
+        // The Debian package of scripts/package-deb: built (release, static Swift runtime) once per
+        // run, checked with lintian, installed, run, verified and purged on this machine.
+        .testTarget(name: "PackagingTests", dependencies: ["TestSupport"]),
     ]
 )

@@ -36,11 +36,11 @@ public final class RunningProcess: @unchecked Sendable {
         return r == 0
     }
 
-    /// Waits (bounded) until a stdout line starts with `prefix`; returns that line.
-    public func waitForLine(startingWith prefix: String, timeout: Double = 60) throws -> String {
+    /// Waits (bounded) until a stdout (or stderr) line starts with `prefix`; returns that line.
+    public func waitForLine(startingWith prefix: String, onStderr: Bool = false, timeout: Double = 60) throws -> String {
         let deadline = Date().addingTimeInterval(timeout)
         while Date() < deadline {
-            if let line = stdout.split(separator: "\n").first(where: { $0.hasPrefix(prefix) }) {
+            if let line = (onStderr ? stderr : stdout).split(separator: "\n").first(where: { $0.hasPrefix(prefix) }) {
                 return String(line)
             }
             if !isRunning {

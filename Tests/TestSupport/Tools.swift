@@ -37,3 +37,12 @@ public func withTemporaryDirectory<T>(_ prefix: String, _ body: (URL) throws -> 
     defer { try? FileManager.default.removeItem(at: directory) }
     return try body(directory)
 }
+
+/// The repository's working tree, found from this source file's location
+/// (`Tests/TestSupport/Tools.swift`): tests that read or build the repository's own files.
+public enum SourceTree {
+    public static let root: URL = URL(fileURLWithPath: #filePath)
+        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+    public static func path(_ relative: String) -> String { root.appendingPathComponent(relative).path }
+}

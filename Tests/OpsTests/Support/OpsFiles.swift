@@ -5,10 +5,7 @@ import Yams
 /// The repository's operations files, found from this source file's location (the tests read
 /// the files in the working tree, so they need no bundled resources).
 enum Repository {
-    /// The package root: this file is `Tests/OpsTests/Support/OpsFiles.swift`.
-    static let root: URL = URL(fileURLWithPath: #filePath)
-        .deletingLastPathComponent().deletingLastPathComponent()
-        .deletingLastPathComponent().deletingLastPathComponent()
+    static let root: URL = SourceTree.root
 
     static func path(_ relative: String) -> String { root.appendingPathComponent(relative).path }
 
