@@ -43,6 +43,8 @@ let package = Package(
         .systemLibrary(name: "CCrypt", pkgConfig: "libcrypt", providers: [.apt(["libcrypt-dev"])]),
 
         .target(name: "SystemCalls", dependencies: [.product(name: "SystemPackage", package: "swift-system")]),
+        // Build facts (revision, branch, date) stamped by scripts/package-deb; "unknown" otherwise.
+        .target(name: "CBuildStamp"),
         .target(name: "SocketModel"),
         .target(
             name: "SockDiag",
@@ -86,7 +88,7 @@ let package = Package(
         .executableTarget(
             name: "portpressure",
             dependencies: [
-                "Exporter", "Snapshotting", "PortPressure", "SockDiag", "SocketModel", "ConnectX", "Probes", "WebConfig", "HTTPServer",
+                "Exporter", "Snapshotting", "PortPressure", "SockDiag", "SocketModel", "ConnectX", "Probes", "WebConfig", "HTTPServer", "CBuildStamp",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "SystemPackage", package: "swift-system"),
@@ -152,5 +154,8 @@ let package = Package(
             name: "OpsTests",
             dependencies: ["TestSupport", "SocketModel", .product(name: "Yams", package: "Yams")]
         ),
+        // The Debian package of scripts/package-deb: built (release, static Swift runtime) once per
+        // run, checked with lintian, installed, run, verified and purged on this machine.
+        .testTarget(name: "PackagingTests", dependencies: ["TestSupport"]),
     ]
 )

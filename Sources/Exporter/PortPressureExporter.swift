@@ -32,16 +32,24 @@ public final class PortPressureExporter: Sendable {
         public var analysis: AnalysisOptions
         /// Include `process_*`, `portpressure_build_info` and the dump-retry counter.
         public var exporterMetrics: Bool
+        /// `portpressure_build_info`'s labels: what `--version` prints.
         public var version: String
         public var revision: String
+        public var branch: String
+        public var buildDate: String
+        public var swiftVersion: String
 
         public init(collectors: [any Collector], analysis: AnalysisOptions = AnalysisOptions(),
-                    exporterMetrics: Bool = true, version: String, revision: String = "unknown") {
+                    exporterMetrics: Bool = true, version: String, revision: String = "unknown",
+                    branch: String = "unknown", buildDate: String = "unknown", swiftVersion: String = ExporterMetricsCollector.compilerSwiftVersion) {
             self.collectors = collectors
             self.analysis = analysis
             self.exporterMetrics = exporterMetrics
             self.version = version
             self.revision = revision
+            self.branch = branch
+            self.buildDate = buildDate
+            self.swiftVersion = swiftVersion
         }
     }
 
@@ -61,7 +69,9 @@ public final class PortPressureExporter: Sendable {
         let collectors = configuration.collectors
         let analysis = configuration.analysis
         let exporterMetrics = configuration.exporterMetrics
-            ? ExporterMetricsCollector(version: configuration.version, revision: configuration.revision) : nil
+            ? ExporterMetricsCollector(version: configuration.version, revision: configuration.revision,
+                                       branch: configuration.branch, buildDate: configuration.buildDate,
+                                       swiftVersion: configuration.swiftVersion) : nil
         coordinator = ScrapeCoordinator { selection in
             Self.collect(collectors.filter { selection.contains($0.name) }, exporterMetrics: exporterMetrics,
                          source: source, analysis: analysis)

@@ -9,6 +9,9 @@ import Glibc
 public struct HTTPServerConfiguration: Sendable {
     /// One daemon per address; `:port` is one dual-stack socket.
     public var listenAddresses: [ListenAddress]
+    /// Listening TCP sockets opened by someone else (systemd socket activation, see
+    /// `SystemdSockets`): one daemon each, besides those of `listenAddresses`.
+    public var inheritedSockets: [Int32]
     /// Requests handled at once across all addresses; a request over the limit is answered
     /// 503 at once instead of waiting. 0: no limit. (`--web.max-requests`)
     public var maxConcurrentRequests: Int
@@ -29,10 +32,11 @@ public struct HTTPServerConfiguration: Sendable {
     /// TLS, basic authentication and extra response headers (`--web.config.file`).
     public var security: HTTPSecurity
 
-    public init(listenAddresses: [ListenAddress], maxConcurrentRequests: Int = 40, concurrencyLimitedPaths: Set<String>? = nil,
+    public init(listenAddresses: [ListenAddress], inheritedSockets: [Int32] = [], maxConcurrentRequests: Int = 40, concurrencyLimitedPaths: Set<String>? = nil,
                 maxConnections: Int = 512, connectionTimeoutSeconds: Int = 10, connectionMemoryLimit: Int = 32 * 1024,
                 gzipLevel: Int = 1, security: HTTPSecurity = HTTPSecurity()) {
         self.listenAddresses = listenAddresses
+        self.inheritedSockets = inheritedSockets
         self.maxConcurrentRequests = maxConcurrentRequests
         self.concurrencyLimitedPaths = concurrencyLimitedPaths
         self.maxConnections = maxConnections
@@ -69,6 +73,9 @@ public final class HTTPServer: Sendable {
         do {
             for address in configuration.listenAddresses {
                 sockets.append(try ListenSocket.open(address))
+            }
+            for fd in configuration.inheritedSockets {
+                sockets.append(try ListenSocket.adopt(fd))
             }
         } catch {
             for socket in sockets { socket.close() }

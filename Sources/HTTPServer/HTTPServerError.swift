@@ -13,6 +13,8 @@ public enum HTTPServerError: Error, Sendable, Equatable, CustomStringConvertible
     /// The TLS or authentication settings cannot be used (a certificate file GnuTLS cannot
     /// load, a priority string it refuses, a password hash libcrypt cannot check).
     case security(String)
+    /// A socket handed over (by systemd) is not a listening TCP socket.
+    case unusableInheritedSocket(fd: Int32, reason: String)
 
     public var description: String {
         switch self {
@@ -24,6 +26,8 @@ public enum HTTPServerError: Error, Sendable, Equatable, CustomStringConvertible
             "cannot start the HTTP server on \(address) (libmicrohttpd refused the configuration)"
         case let .security(reason):
             reason
+        case let .unusableInheritedSocket(fd, reason):
+            "cannot serve on inherited descriptor \(fd): \(reason)"
         }
     }
 }

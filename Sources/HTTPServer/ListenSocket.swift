@@ -85,6 +85,53 @@ struct ListenSocket {
         _ = Glibc.close(fd)
     }
 
+    /// Takes over a listening socket someone else opened (systemd, for socket activation):
+    /// checks it is a listening TCP socket, makes it non-blocking and close-on-exec (systemd
+    /// passes neither), and names the address it is bound to.
+    static func adopt(_ fd: Int32) throws(HTTPServerError) -> ListenSocket {
+        func option(_ level: Int32, _ name: Int32, _ call: String) throws(HTTPServerError) -> Int32 {
+            var value: Int32 = 0
+            var length = socklen_t(MemoryLayout<Int32>.size)
+            guard getsockopt(fd, level, name, &value, &length) == 0 else {
+                throw .unusableInheritedSocket(fd: fd, reason: "getsockopt(\(call)): \(String(cString: strerror(errno)))")
+            }
+            return value
+        }
+        guard try option(SOL_SOCKET, SO_TYPE, "SO_TYPE") == Int32(SOCK_STREAM.rawValue) else {
+            throw .unusableInheritedSocket(fd: fd, reason: "not a stream socket (use ListenStream= in the socket unit)")
+        }
+        guard try option(SOL_SOCKET, SO_ACCEPTCONN, "SO_ACCEPTCONN") == 1 else {
+            throw .unusableInheritedSocket(fd: fd, reason: "not a listening socket")
+        }
+        var storage = sockaddr_storage()
+        var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
+        let named = withUnsafeMutablePointer(to: &storage) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
+        }
+        guard named == 0 else { throw .unusableInheritedSocket(fd: fd, reason: "getsockname: \(String(cString: strerror(errno)))") }
+        let family = Int32(storage.ss_family)
+        guard family == AF_INET || family == AF_INET6 else {
+            throw .unusableInheritedSocket(fd: fd, reason: "not an IPv4 or IPv6 socket (address family \(family))")
+        }
+        // `[::]` accepting IPv4 too is what `:port` means here; shown the same way.
+        var dualStack = false
+        if family == AF_INET6 {
+            let address = withUnsafeBytes(of: storage) { $0.load(as: sockaddr_in6.self) }
+            let isAny = withUnsafeBytes(of: address.sin6_addr) { $0.allSatisfy { $0 == 0 } }
+            if isAny { dualStack = try option(Int32(IPPROTO_IPV6), IPV6_V6ONLY, "IPV6_V6ONLY") == 0 }
+        }
+        let flags = fcntl(fd, F_GETFL)
+        guard flags >= 0, fcntl(fd, F_SETFL, flags | O_NONBLOCK) == 0, fcntl(fd, F_SETFD, FD_CLOEXEC) == 0 else {
+            throw .unusableInheritedSocket(fd: fd, reason: "fcntl: \(String(cString: strerror(errno)))")
+        }
+        return ListenSocket(fd: fd, boundAddress: listenAddress(of: storage, wildcard: dualStack))
+    }
+
+    private init(fd: Int32, boundAddress: ListenAddress) {
+        self.fd = fd
+        self.boundAddress = boundAddress
+    }
+
     // MARK: Addresses
 
     private static func resolve(host: String, port: UInt16, into storage: inout sockaddr_storage, text: String) throws(HTTPServerError) -> socklen_t {

@@ -16,7 +16,7 @@ struct PortPressureCommand: ParsableCommand {
             source address and per destination against the effective port range, and finds \
             duplicate UDP 4-tuples (sockets that silently overshadow each other).
             """,
-        version: BuildInfo.version,
+        version: BuildInfo.versionText,
         subcommands: [ReportCommand.self, ServeCommand.self, ConnectCommand.self, ProbeCommand.self]
     )
 

@@ -22,12 +22,16 @@ struct ServeCommand: ParsableCommand {
             scrapes. Collectors: \(CollectorRegistry.all.map { "\($0.name) (\($0.summary))" }.joined(separator: "; ")). \
             SIGTERM or SIGINT stops it; SIGHUP reloads --config.file.
             """,
-        version: BuildInfo.version
+        version: BuildInfo.versionText
     )
 
     @Option(name: .customLong("web.listen-address"),
             help: ArgumentHelp("Address to listen on: :PORT, HOST:PORT or [IPV6]:PORT; repeatable. (default: :10123)", valueName: "address"))
     var listenAddresses: [String] = []
+
+    @Flag(name: .customLong("web.systemd-socket"),
+          help: "Use systemd socket activation listeners (LISTEN_FDS) instead of --web.listen-address.")
+    var systemdSocket = false
 
     @Option(name: .customLong("web.telemetry-path"), help: ArgumentHelp("Path under which to expose metrics.", valueName: "path"))
     var telemetryPath = "/metrics"
@@ -69,6 +73,10 @@ struct ServeCommand: ParsableCommand {
             help: ArgumentHelp("Probes file (YAML): active probes run on their own schedule; SIGHUP or POST /-/reload reloads it.", valueName: "file"))
     var configFile: String?
 
+    @Flag(name: .customLong("config.check"),
+          help: "Check the configuration (--config.file) and exit without serving: 0 when valid, 2 with the error otherwise.")
+    var configCheck = false
+
     @Option(name: .customLong("log.level"), help: ArgumentHelp("Only log messages with this severity or above: debug, info, warn, error.", valueName: "level"))
     var logLevel: LogLevelOption = .info
     @Option(name: .customLong("log.format"), help: ArgumentHelp("Log format: logfmt or json.", valueName: "format"))
@@ -78,6 +86,9 @@ struct ServeCommand: ParsableCommand {
         guard telemetryPath.hasPrefix("/"), telemetryPath != "/", !telemetryPath.hasPrefix("/-/") else {
             throw ValidationError("--web.telemetry-path must start with / and not be / or under /-/, got \(telemetryPath.debugDescription)")
         }
+        guard !(systemdSocket && !listenAddresses.isEmpty) else {
+            throw ValidationError("--web.systemd-socket listens where systemd's socket unit says: leave out --web.listen-address")
+        }
         guard maxRequests >= 0 else { throw ValidationError("--web.max-requests must be 0 or more, got \(maxRequests)") }
         for (flag, value) in [("--collector.sockets.top-destinations", topDestinations), ("--collector.sockets.top-owners", topOwners),
                               ("--collector.udp.top-duplicates", topDuplicates)] where !(0...10_000).contains(value) {
@@ -86,10 +97,18 @@ struct ServeCommand: ParsableCommand {
     }
 
     func run() throws {
+        if configCheck { try checkConfiguration() }
         let logger = makeLogger(level: logLevel.level, format: logFormat.format)
         // An invalid listen address fails the start like one in use: exit 1 with a clear error.
         var addresses: [ListenAddress] = []
-        for text in listenAddresses.isEmpty ? [":10123"] : listenAddresses {
+        var inheritedSockets: [Int32] = []
+        if systemdSocket {
+            do { inheritedSockets = try SystemdSockets.fromEnvironment() } catch {
+                logger.error("cannot start the HTTP server", metadata: ["err": "\(error)"])
+                throw ExitCode(1)
+            }
+        }
+        for text in systemdSocket ? [] : listenAddresses.isEmpty ? [":10123"] : listenAddresses {
             do { addresses.append(try ListenAddress(parsing: text)) } catch {
                 logger.error("cannot start the HTTP server", metadata: ["err": "\(error)"])
                 throw ExitCode(1)
@@ -134,7 +153,8 @@ struct ServeCommand: ParsableCommand {
                 collectors: collectors,
                 analysis: AnalysisOptions(topDestinationsPerSource: topDestinations, topDestinations: topDestinations,
                                           topOwners: topOwners, topUDPDuplicates: topDuplicates),
-                exporterMetrics: !disableExporterMetrics, version: BuildInfo.version, revision: BuildInfo.revision
+                exporterMetrics: !disableExporterMetrics, version: BuildInfo.version, revision: BuildInfo.revision,
+                branch: BuildInfo.branch, buildDate: BuildInfo.buildDate, swiftVersion: BuildInfo.swiftVersion
             ),
             source: HostSnapshotter(client: client),
             logger: logger
@@ -147,7 +167,8 @@ struct ServeCommand: ParsableCommand {
         let server: HTTPServer
         do {
             server = try HTTPServer(
-                configuration: HTTPServerConfiguration(listenAddresses: addresses, maxConcurrentRequests: maxRequests,
+                configuration: HTTPServerConfiguration(listenAddresses: addresses, inheritedSockets: inheritedSockets,
+                                                       maxConcurrentRequests: maxRequests,
                                                        concurrencyLimitedPaths: routes.collectingPaths, security: security),
                 logger: logger, handler: { routes.handle($0) }
             )
@@ -162,6 +183,7 @@ struct ServeCommand: ParsableCommand {
         }
         logger.info("portpressure serve started", metadata: [
             "version": "\(BuildInfo.version)",
+            "revision": "\(BuildInfo.revision)",
             "collectors": "\(exporter.collectorNames.joined(separator: ","))",
             "telemetry_path": "\(telemetryPath)",
         ])
@@ -191,6 +213,31 @@ private func logWebConfig(_ config: WebConfig, file: String, logger: Logger) {
     ])
     if config.tls != nil {
         logger.info("http_server_config.http2 is ignored: libmicrohttpd serves HTTP/1.1 only", metadata: ["http2": "\(config.http2)"])
+    }
+}
+
+extension ServeCommand {
+    /// `--config.check`: loads every configuration file `serve` would load, the way it would,
+    /// then exits 0 (each file named on stdout) or 2 (the first error on stderr), serving nothing.
+    func checkConfiguration() throws -> Never {
+        var checked: [String] = []
+        if let configFile {
+            do { checked.append("\(configFile) (probes: \(try ProbeConfig.load(file: configFile).probes.count))") } catch {
+                Console.errorLine("portpressure: invalid configuration: \(error)")
+                throw ExitCode(2)
+            }
+        }
+        if let webConfigFile {
+            do {
+                let validated = try WebConfig.validate(file: webConfigFile)
+                checked.append("\(webConfigFile) (web: TLS \(validated.config.tls == nil ? "off" : "on"), \(validated.config.users.count) basic auth users)")
+            } catch {
+                Console.errorLine("portpressure: invalid web configuration: \(error)")
+                throw ExitCode(2)
+            }
+        }
+        print(checked.isEmpty ? "configuration OK: no configuration file given" : "configuration OK: \(checked.joined(separator: "; "))")
+        throw ExitCode.success
     }
 }
 

@@ -53,7 +53,7 @@ import Testing
         let names = Set(with.collectorNames)
         let on = String(decoding: with.exposition(with.scrape(names), selection: names, format: .text), as: UTF8.self)
         let off = String(decoding: without.exposition(without.scrape(names), selection: names, format: .text), as: UTF8.self)
-        #expect(on.contains(#"portpressure_build_info{version="9.9.9",revision="test",swift_version=""#))
+        #expect(on.contains(#"portpressure_build_info{version="9.9.9",revision="test",branch="unknown",build_date="unknown",swift_version=""#))
         #expect(on.contains("process_resident_memory_bytes"))
         #expect(on.contains("portpressure_sock_diag_dump_retries_total 0"))
         #expect(!off.contains("process_") && !off.contains("portpressure_build_info"))

@@ -19,6 +19,7 @@ extension EndToEnd {
             (["serve", "--log.format", "xml"], "xml"),
             (["serve", "--collector.sockets.top-destinations", "-3"], "--collector.sockets.top-destinations"),
             (["serve", "--collector.udp.top-duplicates", "many"], "many"),
+            (["serve", "--web.systemd-socket", "--web.listen-address", ":10123"], "--web.systemd-socket"),
             (["no-such-command"], "no-such-command"),
         ]
 
@@ -80,8 +81,25 @@ extension EndToEnd {
                 let result = try ns.spawn(["timeout", "20", BuiltProducts.path("portpressure")] + arguments)
                 #expect(result.status == 0 && result.stdout.contains("USAGE"), "\(arguments): \(result.status) \(result.stderr)")
             }
-            let version = try ns.spawn(["timeout", "20", BuiltProducts.path("portpressure"), "serve", "--version"])
-            #expect(version.status == 0 && !version.stdout.isEmpty, "\(version.status) \(version.stderr)")
+            for arguments in [["--version"], ["serve", "--version"]] {
+                let version = try ns.spawn(["timeout", "20", BuiltProducts.path("portpressure")] + arguments)
+                #expect(version.status == 0, "\(version.status) \(version.stderr)")
+                // A plain `swift build` (what `swift test` runs) is stamped with nothing: it says
+                // "unknown" for what only the packaging script knows, and nothing false.
+                let lines = version.stdout.split(separator: "\n").map(String.init)
+                #expect(lines.count == 4 && lines[0] == "portpressure, version 0.1.0 (branch: unknown, revision: unknown)", "\(lines)")
+                #expect(lines.dropFirst().first == "  build date:       unknown", "\(lines)")
+                #expect(lines.dropFirst(2).first?.hasPrefix("  swift version:    6.") == true, "\(lines)")
+            }
+        }
+
+        /// Without the sockets systemd passes, `--web.systemd-socket` refuses to start (exit 1)
+        /// and says why, rather than listening somewhere else.
+        @Test func systemdSocketWithoutSocketsExitsOne() throws {
+            let ns = try NetworkNamespace()
+            let result = try ns.spawn(["timeout", "20", BuiltProducts.path("portpressure"), "serve", "--web.systemd-socket"])
+            #expect(result.status == 1, "exit \(result.status), stderr: \(result.stderr)")
+            #expect(result.stderr.contains("LISTEN_FDS are not set"), "\(result.stderr)")
         }
     }
 }

@@ -136,7 +136,7 @@ extension EndToEnd {
             }
             #expect(scrape.value("portpressure_sock_diag_dump_retries_total") == 0)
             let build = scrape.samples.filter { $0.name == "portpressure_build_info" }
-            #expect(build.count == 1 && build.first?.value == 1 && Set(build.first.map { Array($0.labels.keys) } ?? []) == ["version", "revision", "swift_version"])
+            #expect(build.count == 1 && build.first?.value == 1 && Set(build.first.map { Array($0.labels.keys) } ?? []) == ["version", "revision", "branch", "build_date", "swift_version"])
             #expect((scrape.value("process_open_fds") ?? 0) > 0)
             #expect((scrape.value("process_resident_memory_bytes") ?? 0) > 1_000_000)
             #expect((scrape.value("process_max_fds") ?? 0) > 0)

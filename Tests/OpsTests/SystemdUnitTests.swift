@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 
 /// A systemd unit file as (section, key, value) assignments, in order.
 struct UnitFile {

@@ -47,10 +47,12 @@ public final class RunningProcess: @unchecked Sendable {
         return (stream == .stdout ? output : errors).wait(until: deadline, for: predicate)
     }
 
-    /// Waits (bounded) until a stdout line starts with `prefix`; returns that line.
-    public func waitForLine(startingWith prefix: String, timeout: Double = 60) throws -> String {
+    /// Waits (bounded) until a stdout (or stderr) line starts with `prefix`; returns that line.
+    public func waitForLine(startingWith prefix: String, onStderr: Bool = false, timeout: Double = 60) throws -> String {
         func line(_ text: String) -> Substring? { text.split(separator: "\n").first { $0.hasPrefix(prefix) } }
-        if waitForOutput(timeout: .milliseconds(Int(timeout * 1000)), until: { line($0) != nil }), let found = line(stdout) {
+        let stream: Stream = onStderr ? .stderr : .stdout
+        if waitForOutput(stream, timeout: .milliseconds(Int(timeout * 1000)), until: { line($0) != nil }),
+           let found = line(onStderr ? stderr : stdout) {
             return String(found)
         }
         if let ending = waitForExit(timeout: .seconds(1)) {

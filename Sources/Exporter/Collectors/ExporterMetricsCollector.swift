@@ -15,13 +15,12 @@ import SystemCalls
 public final class ExporterMetricsCollector: Collector {
     public let name = "exporter"
     public let summary = "the exporter's own metrics: dump retries, build info, process_*"
-    private let version: String
-    private let revision: String
+    /// `portpressure_build_info`'s label values, in `labelNames` order.
+    private let buildLabels: [String]
     private let dumpRetries = Atomic<Int>(0)
 
-    public init(version: String, revision: String) {
-        self.version = version
-        self.revision = revision
+    public init(version: String, revision: String, branch: String, buildDate: String, swiftVersion: String) {
+        buildLabels = [version, revision, branch, buildDate, swiftVersion]
     }
 
     /// Counts dumps the kernel made the client redo; called once per collection.
@@ -31,9 +30,9 @@ public final class ExporterMetricsCollector: Collector {
 
     public func collect(_ scrape: Scrape) throws -> [MetricFamily] {
         var build = MetricFamily(name: "portpressure_build_info",
-                                 help: "A metric with a constant 1 labelled by version, revision and Swift version.",
-                                 type: .gauge, labelNames: ["version", "revision", "swift_version"])
-        build.append(1, version, revision, Self.swiftVersion)
+                                 help: "A metric with a constant 1 labelled by version, revision, branch, build date and Swift version.",
+                                 type: .gauge, labelNames: ["version", "revision", "branch", "build_date", "swift_version"])
+        build.append(1, labelValues: buildLabels)
         return [
             MetricFamily(name: "portpressure_sock_diag_dump_retries_total",
                          help: "SOCK_DIAG dumps redone because the kernel marked them interrupted (NLM_F_DUMP_INTR).",
@@ -63,8 +62,8 @@ public final class ExporterMetricsCollector: Collector {
             pageSize: Double(sysconf(Int32(_SC_PAGESIZE))))
     }
 
-    /// The Swift version this was compiled with.
-    static var swiftVersion: String {
+    /// The Swift language version this was compiled with (what a build with no stamp can know).
+    public static var compilerSwiftVersion: String {
         #if swift(>=6.3)
         "6.3"
         #elseif swift(>=6.2)

@@ -29,7 +29,7 @@ enum MetricContract {
         "portpressure_scrape_collector_success": ["collector"],
         "portpressure_scrape_collector_duration_seconds": ["collector"],
         "portpressure_sock_diag_dump_retries_total": [],
-        "portpressure_build_info": ["version", "revision", "swift_version"],
+        "portpressure_build_info": ["version", "revision", "branch", "build_date", "swift_version"],
         "process_cpu_seconds_total": [],
         "process_resident_memory_bytes": [],
         "process_open_fds": [],

@@ -5,10 +5,7 @@ import Yams
 /// The repository's operations files, found from this source file's location (the tests read
 /// the files in the working tree, so they need no bundled resources).
 enum Repository {
-    /// The package root: this file is `Tests/OpsTests/Support/OpsFiles.swift`.
-    static let root: URL = URL(fileURLWithPath: #filePath)
-        .deletingLastPathComponent().deletingLastPathComponent()
-        .deletingLastPathComponent().deletingLastPathComponent()
+    static let root: URL = SourceTree.root
 
     static func path(_ relative: String) -> String { root.appendingPathComponent(relative).path }
 
@@ -71,39 +68,7 @@ struct OpsTestError: Error, CustomStringConvertible {
     init(_ description: String) { self.description = description }
 }
 
-/// External tools the tests shell out to. A missing tool fails the test with the package to
-/// install; it never skips it.
-enum Tool {
-    static let packages = ["promtool": "prometheus", "prometheus": "prometheus",
-                           "systemd-analyze": "systemd", "curl": "curl", "setpriv": "util-linux",
-                           "python3": "python3"]
-
-    static func path(_ name: String) throws -> String {
-        let search = (ProcessInfo.processInfo.environment["PATH"] ?? "").split(separator: ":").map(String.init)
-            + ["/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin"]
-        for directory in search where !directory.isEmpty {
-            let candidate = directory + "/" + name
-            if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
-        }
-        throw OpsTestError("\(name) not found in PATH: install Debian's \(packages[name] ?? name) package (scripts/install-deps)")
-    }
-
-    /// Runs a tool to completion, found in PATH (or given as a path).
-    static func run(_ arguments: [String], input: String? = nil) throws -> ProcessResult {
-        var arguments = arguments
-        if !arguments[0].contains("/") { arguments[0] = try path(arguments[0]) }
-        return try ProcessResult.run(arguments, input: input)
-    }
-}
-
-/// A fresh directory under the system's temporary directory, removed when `body` returns.
-func withTemporaryDirectory<T>(_ prefix: String, _ body: (URL) throws -> T) throws -> T {
-    let directory = FileManager.default.temporaryDirectory
-        .appendingPathComponent("\(prefix)-\(getpid())-\(UUID().uuidString.prefix(8))")
-    try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-    defer { try? FileManager.default.removeItem(at: directory) }
-    return try body(directory)
-}
+// External tools (`Tool`) and `withTemporaryDirectory` live in TestSupport, shared with PackagingTests.
 
 // MARK: - Prometheus rule files
 
