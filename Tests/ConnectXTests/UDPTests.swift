@@ -135,6 +135,19 @@ import TestSupport
         withExtendedLifetime((before.sockets, after.sockets)) {}
     }
 
+    /// A reserved list longer than the range reader's first buffer (600 bytes of text): read
+    /// whole, toward the first destination and toward a second one that must share ports.
+    @Test func aLongReservedListIsReadWhole() throws {
+        let ns = try NetworkNamespace()
+        let odd = stride(from: 40001, through: 40199, by: 2).map(String.init).joined(separator: ",")
+        try ns.setPortRange(low: 40000, high: 40199, reserved: odd)
+        let results = try ns.run { [fill("127.0.0.2:53"), fill("127.0.0.3:53")] }
+        for result in results {
+            #expect(result.sockets.map(\.local.port).sorted() == Array(stride(from: 40000, through: 40198, by: 2)))
+            #expect(result.failure?.errno == .resourceTemporarilyUnavailable)
+        }
+    }
+
     @Test func perSocketPortRange() throws {
         let ns = try NetworkNamespace()
         try ns.setPortRange(low: 40000, high: 40099, reserved: "40011")
