@@ -17,8 +17,10 @@ enum Console {
 
     /// `write(2)` of all of `text`, retrying short writes and EINTR; gives up on other errors
     /// (a closed pipe), as there is nowhere left to report them.
-    static func write(_ text: String, to fd: CInt) {
-        let bytes = Array(text.utf8)
+    static func write(_ text: String, to fd: CInt) { write(Array(text.utf8), to: fd) }
+
+    /// `write(2)` of all of `bytes`, as `write(_:to:)`.
+    static func write(_ bytes: [UInt8], to fd: CInt) {
         var offset = 0
         while offset < bytes.count {
             let written = bytes[offset...].withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
@@ -26,5 +28,32 @@ enum Console {
             if written <= 0 { return }
             offset += written
         }
+    }
+}
+
+/// Lines for standard output gathered into one `write(2)`, for output made faster than one
+/// system call per line is worth (`connect` opens a UDP connection in a few microseconds; a
+/// write to a pipe costs about as much). The owner flushes before anything that may block
+/// and at the end, so a reader still sees every line before a wait.
+struct ConsoleBuffer {
+    private var bytes: [UInt8] = []
+    /// Flushed when it holds this many bytes.
+    let limit: Int
+
+    init(limit: Int = 64 * 1024) {
+        self.limit = limit
+        bytes.reserveCapacity(limit)
+    }
+
+    mutating func appendLine(_ line: String) {
+        bytes.append(contentsOf: line.utf8)
+        bytes.append(UInt8(ascii: "\n"))
+        if bytes.count >= limit { flush() }
+    }
+
+    mutating func flush() {
+        guard !bytes.isEmpty else { return }
+        Console.write(bytes, to: STDOUT_FILENO)
+        bytes.removeAll(keepingCapacity: true)
     }
 }
