@@ -25,6 +25,8 @@ struct PortPressureBench {
         var traceRSS = 0
         /// Only serve's memory with no population: `--idle SCRAPES`.
         var idleScrapes: Int?
+        /// Open and close connections while serve's memory is followed (`--churn 1`).
+        var churn = false
     }
 
     static func main() {
@@ -44,6 +46,7 @@ struct PortPressureBench {
             case "--port": options.port = number(UInt16.self)
             case "--trace-rss": options.traceRSS = number(Int.self)
             case "--idle": options.idleScrapes = number(Int.self)
+            case "--churn": options.churn = number(Int.self) != 0
             default: usage("unknown flag \(flag)")
             }
         }
@@ -66,7 +69,7 @@ struct PortPressureBench {
     }
 
     static func usage(_ message: String) -> Never {
-        print("portpressure-bench: \(message)\nusage: portpressure-bench --bin DIR [--sockets N] [--repetitions N] [--scrapes N] [--port P] [--trace-rss N] | --bin DIR --idle SCRAPES (inside unshare -n)")
+        print("portpressure-bench: \(message)\nusage: portpressure-bench --bin DIR [--sockets N] [--repetitions N] [--scrapes N] [--port P] [--trace-rss N] [--churn 1] | --bin DIR --idle SCRAPES (inside unshare -n)")
         exit(2)
     }
 
@@ -198,6 +201,12 @@ struct PortPressureBench {
         // levels are not taken for a leak while a steady climb is caught.
         var at100: (rss: Int, peak: Int)?
         var samples: [(scrape: Int, rss: Int)] = []
+        // With --churn, a socketlab process opens and closes connections meanwhile.
+        var churner: ChildProcess?
+        if options.churn {
+            churner = try ChildProcess.spawn([socketlab, "--make", "listen:1:127.0.0.1:7999", "--churn", "127.0.0.1:7999"], stdin: .pipe, stdout: .pipe)
+            _ = try churner!.readLine(startingWith: "READY")
+        }
         // serve's CPU per scrape, over these back-to-back scrapes (clock ticks: a long batch).
         let loopStart = scrapes, cpuBefore = try cpuSeconds(of: serve.pid)
         while scrapes < options.scrapes {
@@ -210,6 +219,12 @@ struct PortPressureBench {
             }
         }
         let serveCPUPerScrape = (try cpuSeconds(of: serve.pid) - cpuBefore) / Double(max(1, scrapes - loopStart))
+        var churned = ""
+        if var process = churner {
+            process.closeStdin()
+            churned = (try? process.readLine(startingWith: "CHURNED")).map { "   with churn: \($0.dropFirst("CHURNED ".count)) TCP + UDP connections opened and closed during scrapes \(loopStart + 1)–\(scrapes)\n" } ?? ""
+            _ = process.wait()
+        }
         let atEnd = try memory(of: serve.pid)
         let half = (100 + scrapes) / 2
         let firstMax = samples.filter { $0.scrape <= half }.map(\.rss).max() ?? 0
@@ -236,7 +251,7 @@ struct PortPressureBench {
 
                serve memory   VmRSS  scrape 1: \(mib(afterFirst.rss))   scrape 100: \(at100.map { mib($0.rss) } ?? "-")   scrape \(scrapes): \(mib(atEnd.rss))   VmHWM \(mib(atEnd.peak))
                               largest VmRSS sampled every 10 scrapes: 100–\(half) \(mib(firstMax)), \(half)–\(scrapes) \(mib(secondMax))
-               issue 3  peak RSS (VmHWM)               \(mib(atEnd.peak))   target ≤ 64 MiB   \(verdict(atEnd.peak <= 64 << 20))\(atScale)
+            \(churned)               issue 3  peak RSS (VmHWM)               \(mib(atEnd.peak))   target ≤ 64 MiB   \(verdict(atEnd.peak <= 64 << 20))\(atScale)
                issue 3  RSS growth over the scrapes    \(String(format: "%+.2f MiB", Double(growth) / 1048576))   target: none (≤ +0.5 MiB)   \(verdict(growth <= 512 << 10))
                issue 15 peak RSS (VmHWM)               \(mib(atEnd.peak))   target ≤ 32 MiB   \(verdict(atEnd.peak <= 32 << 20))\(options.sockets < 295_000 ? " (target set at 300,000 sockets)" : "")
             """)
