@@ -72,11 +72,24 @@ extension Result {
 }
 
 extension NetworkNamespace {
-    /// Adds IPv6 link-local addresses to `lo` (interface index 1), without duplicate detection.
+    /// Adds IPv6 link-local addresses to `lo` (interface index 1), without duplicate detection,
+    /// and waits until each has its local route.
+    ///
+    /// `ip addr add` returns before the kernel inserts the address's route into the local
+    /// table (even with `nodad`, that happens in addrconf's work queue), and a connect() to
+    /// the address in between fails with ENETUNREACH (seen 1 time in 30 with plain Python).
     func addLinkLocal(_ addresses: [String]) throws {
         for address in addresses {
             let result = try spawn(["ip", "-6", "addr", "add", "\(address)/64", "dev", "lo", "nodad"])
             guard result.status == 0 else { throw Failure("ip addr add \(address): \(result.stderr)") }
         }
+        // Polls the kernel's state (each look is a process start, a few ms), bounded: the work
+        // queue runs within milliseconds.
+        for _ in 0..<500 {
+            let routes = try spawn(["ip", "-6", "route", "show", "table", "local", "dev", "lo"]).stdout
+            let installed = routes.split(separator: "\n").compactMap { $0.split(separator: " ").dropFirst().first.map(String.init) }
+            if addresses.allSatisfy(installed.contains) { return }
+        }
+        throw Failure("the local routes of \(addresses) did not appear")
     }
 }
