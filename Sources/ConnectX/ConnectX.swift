@@ -23,8 +23,8 @@ public enum ConnectX {
         /// TCP with a source port: `SO_REUSEADDR`, `bind(ip, port)`, `connect()`; a taken
         /// 4-tuple fails with `EADDRNOTAVAIL`.
         case reuseAddressBind = "reuseaddr-bind"
-        /// UDP: the port chosen in userspace and claimed under the `SO_REUSEADDR` lock, the
-        /// 4-tuple checked with SOCK_DIAG before `connect()`.
+        /// UDP: the port chosen in userspace and claimed under the `SO_REUSEADDR` lock: bound
+        /// while nobody else held it, or shared after the 4-tuple was checked with SOCK_DIAG.
         case reuseAddressLock = "reuseaddr-lock"
         /// The `plain` method with a source: `bind(source)`, then `connect()`.
         case bindThenConnect = "bind-connect"

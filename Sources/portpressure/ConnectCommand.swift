@@ -73,16 +73,23 @@ struct ConnectCommand: AsyncParsableCommand {
             }
         }
         var sockets: [ConnectedSocket] = []
+        sockets.reserveCapacity(count)
+        // Lines are written in batches (a write per line cost as much as a UDP connection),
+        // and before a TCP handshake, which may block: a reader sees every line before a wait.
+        var output = ConsoleBuffer()
         for _ in 0..<count {
+            if proto == .tcp { output.flush() }
             do {
                 let socket = try ConnectX.connect(to: target, from: from, protocol: proto, options: options)
-                Console.outLine(socket.description)  // unbuffered: a reader sees each line at once
+                output.appendLine(socket.description)
                 sockets.append(socket)
             } catch {
+                output.flush()
                 if error.step == .arguments { throw usage(error.detail) }
                 throw failure(established: sockets.count, error)
             }
         }
+        output.flush()
         if hold > 0 { try await Task.sleep(for: .milliseconds(Int64(hold * 1000))) }
         sockets.forEach { $0.close() }
     }

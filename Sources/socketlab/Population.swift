@@ -77,6 +77,27 @@ final class Population {
 
     private func keep(_ fd: Int32) { descriptors.append(fd) }
 
+    /// One round of churn toward `endpoint`, a listener made here: a TCP connection, accepted,
+    /// both ends closed with a reset (no TIME_WAIT piles up), and a UDP socket connected and
+    /// closed. The population is the same before and after.
+    func churn(_ endpoint: SocketEndpoint) throws {
+        guard let listener = listeners[endpoint] else { throw SyscallError(call: "churn: no listener at \(endpoint)", errnoValue: EINVAL) }
+        let client = try Sockets.socket(endpoint.address.family, udp: false)
+        defer { Self.closeWithReset(client) }
+        try Sockets.connect(client, endpoint)
+        let peer = accept(listener, nil, nil)
+        if peer >= 0 { Self.closeWithReset(peer) }
+        let udp = try Sockets.socket(endpoint.address.family, udp: true)
+        defer { close(udp) }
+        try Sockets.connect(udp, endpoint)
+    }
+
+    private static func closeWithReset(_ fd: Int32) {
+        var option = linger(l_onoff: 1, l_linger: 0)
+        setsockopt(fd, SOL_SOCKET, SO_LINGER, &option, socklen_t(MemoryLayout<linger>.size))
+        close(fd)
+    }
+
     /// Accepts everything queued on the listener at `endpoint`; returns the last accepted fd.
     private func drainAccepts(_ endpoint: SocketEndpoint) throws -> Int32? {
         guard let listener = listeners[endpoint] else { return nil }

@@ -27,6 +27,11 @@ struct SocketLab: ParsableCommand {
     @Option(help: "Hold the sockets this many seconds, then exit; default: until stdin closes.")
     var hold: Double?
 
+    @Option(help: ArgumentHelp(
+        "After READY, open and close connections to this listener (one of the population) until stdin closes.",
+        valueName: "ADDRESS:PORT"))
+    var churn: String?
+
     mutating func run() throws {
         var parsed: [Recipe] = []
         for text in recipes {
@@ -49,11 +54,29 @@ struct SocketLab: ParsableCommand {
         let summary = population.made.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
         print("READY fds=\(population.descriptors.count) \(summary)")
         fflush(nil)  // all streams: the READY line must reach a pipe now
-        if let hold {
+        if let churn {
+            guard let endpoint = SocketEndpoint(churn) else { throw ValidationError("invalid --churn \(churn.debugDescription)") }
+            try churnUntilStdinCloses(population, endpoint)
+        } else if let hold {
             usleep(useconds_t(max(0, min(hold, 86_400)) * 1_000_000))
         } else {
             var byte: UInt8 = 0
             while read(STDIN_FILENO, &byte, 1) > 0 {}
         }
+    }
+
+    /// Churns until standard input closes (bounded by a count as well); prints the rounds.
+    private func churnUntilStdinCloses(_ population: Population, _ endpoint: SocketEndpoint) throws {
+        var rounds = 0
+        while rounds < 100_000_000 {
+            var input = pollfd(fd: STDIN_FILENO, events: Int16(POLLIN), revents: 0)
+            if poll(&input, 1, 0) > 0 {
+                var byte: UInt8 = 0
+                if read(STDIN_FILENO, &byte, 1) <= 0 { break }
+            }
+            try population.churn(endpoint)
+            rounds += 1
+        }
+        print("CHURNED \(rounds)")
     }
 }

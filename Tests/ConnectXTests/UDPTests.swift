@@ -136,6 +136,19 @@ import TestSupport
         withExtendedLifetime((before.sockets, after.sockets)) {}
     }
 
+    /// A reserved list longer than the range reader's first buffer (600 bytes of text): read
+    /// whole, toward the first destination and toward a second one that must share ports.
+    @Test func aLongReservedListIsReadWhole() throws {
+        let ns = try NetworkNamespace()
+        let odd = stride(from: 40001, through: 40199, by: 2).map(String.init).joined(separator: ",")
+        try ns.setPortRange(low: 40000, high: 40199, reserved: odd)
+        let results = try ns.run { [fill("127.0.0.2:53"), fill("127.0.0.3:53")] }
+        for result in results {
+            #expect(result.sockets.map(\.local.port).sorted() == Array(stride(from: 40000, through: 40198, by: 2)))
+            #expect(result.failure?.errno == .resourceTemporarilyUnavailable)
+        }
+    }
+
     @Test func perSocketPortRange() throws {
         let ns = try NetworkNamespace()
         try ns.setPortRange(low: 40000, high: 40099, reserved: "40011")
@@ -144,17 +157,19 @@ import TestSupport
         #expect(result.failure?.errno == .resourceTemporarilyUnavailable)
     }
 
-    /// 999 of 1,000 ports taken toward the destination: the 64 sampled lookups usually miss
-    /// the free one (a 6.4% chance each time), and the one dump finds it. Five rounds, so the
-    /// dump path runs (all five sampled hits: one chance in a million). Then the range is full
-    /// toward this destination, and still free toward another.
+    /// 999 of 1,000 ports taken toward the destination, the last one held toward another (so
+    /// the kernel has no unheld port to give): the 64 sampled lookups usually miss the free
+    /// one (a 6.4% chance each time), and the one dump finds it. Five rounds, so the dump path
+    /// runs (all five sampled hits: one chance in a million). Then the range is full toward
+    /// this destination, and still free toward another.
     @Test func theDumpFindsTheLastFreePortOfALargeRange() throws {
         let ns = try NetworkNamespace()
         try ns.setPortRange(low: 40000, high: 40999)
         let (occupants, rounds, full, elsewhere) = try ns.run {
             var occupants: [TestSocket] = []
-            for port in 40000...40999 where port != 40517 {
-                occupants.append(try Fixture.bound(.udp, "127.0.0.1:\(port)", reuseAddress: true, connectedTo: "127.0.0.2:53"))
+            for port in 40000...40999 {
+                let peer = port == 40517 ? "127.0.0.4:53" : "127.0.0.2:53"
+                occupants.append(try Fixture.bound(.udp, "127.0.0.1:\(port)", reuseAddress: true, connectedTo: peer))
             }
             let options = ConnectOptions(sockDiag: try SockDiagClient())
             var rounds: [Result<ConnectedSocket, ConnectXError>] = []
@@ -176,11 +191,21 @@ import TestSupport
         withExtendedLifetime(occupants) {}
     }
 
-    @Test func anEmptyRangeCostsOneLookupToChooseAndOneToCheck() throws {
+    /// While some port is held by no socket at all, the kernel's own choice is taken: no
+    /// lookup, and the port is shared afterwards (SO_REUSEADDR set).
+    @Test func aFreePortCostsNoLookupAndIsSharedAfterwards() throws {
         let ns = try NetworkNamespace()
-        let socket = try ns.run { try ConnectX.connect(to: ep("127.0.0.2:53"), protocol: .udp) }
-        #expect(socket.searchCost == PortSearchCost(lookups: 2, dumps: 0, claims: 1))
+        try ns.setPortRange(low: 40000, high: 40000)
+        let (first, second, sameTuple) = try ns.run {
+            (udp("127.0.0.2:53"), udp("127.0.0.3:53"), udp("127.0.0.2:53"))
+        }
+        let socket = try first.get()
+        #expect(socket.searchCost == PortSearchCost(lookups: 0, dumps: 0, claims: 1))
         #expect(socket.technique == .reuseAddressLock)
+        #expect(socket.local == ep("127.0.0.1:40000"))
+        #expect(try second.get().local == ep("127.0.0.1:40000"))
+        #expect(try second.get().searchCost?.lookups ?? 0 >= 1)
+        #expect(sameTuple.failure?.errno == .resourceTemporarilyUnavailable)
     }
 
     @Test func plainUDPConnectIsLimitedPerHostAndConnectXCannotShareItsPorts() throws {
@@ -206,12 +231,17 @@ import TestSupport
     }
 
     /// A client from another namespace sees none of this namespace's sockets. The check under
-    /// the lock notices (its own socket is missing) instead of trusting "nothing there".
+    /// the lock notices (its own socket is missing) instead of trusting "nothing there". The
+    /// only port is held toward another destination, so the call must share it and search.
     @Test func aSockDiagClientOfAnotherNamespaceIsAnErrorNotFreedom() throws {
         let ns = try NetworkNamespace()
+        try ns.setPortRange(low: 40000, high: 40000)
         let elsewhere = try NetworkNamespace()
         let foreign = try elsewhere.run { try SockDiagClient() }
-        let result = try ns.run { udp("127.0.0.2:53", options: ConnectOptions(sockDiag: foreign)) }
+        let (holder, result) = try ns.run {
+            (udp("127.0.0.3:53"), udp("127.0.0.2:53", options: ConnectOptions(sockDiag: foreign)))
+        }
+        #expect(try holder.get().local == ep("127.0.0.1:40000"))
         #expect(result.failure?.step == .tupleCheck)
         #expect(result.failure?.errno == .noSuchFileOrDirectory)
     }
