@@ -7,4 +7,8 @@
 #include <sys/select.h>
 #include <sys/socket.h>
 #include <microhttpd.h>
+// The HTTP gate in front of the daemons (HTTPGate.swift) waits on epoll and wakes on an
+// eventfd; Glibc's Swift module leaves both headers out.
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
 #endif
