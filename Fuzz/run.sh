@@ -12,9 +12,11 @@
 #             bytecode, and whole recordings through the replay reader (Fuzz/SockDiagFuzz.swift)
 #   http      the request path: the gate's head check, Accept-Encoding, the exposition format
 #             and collect[] selection (Fuzz/HTTPFuzz.swift)
+#   probes    the probes file parser on Yams (Fuzz/ProbesFuzz.swift; Yams from .build/checkouts,
+#             so after a `swift build`)
 #
 # Corpus: sockdiag is seeded from the recordings in Tests/SockDiagTests/Fixtures (whole, and
-# their first datagram behind each selector byte), http from Fuzz/corpus/http. New entries go to
+# their first datagram behind each selector byte), http and probes from Fuzz/corpus/<target>. New entries go to
 # Fuzz/corpus-run/<target>/, crashes and logs to Fuzz/work/ (both ignored by git).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
@@ -24,21 +26,25 @@ while (($#)); do
   case "$1" in
     --smoke) mode=runs; runs=-1; shift ;;
     --runs) mode=runs; runs="$2"; shift 2 ;;
-    sockdiag|http) targets+=("$1"); shift ;;
+    sockdiag|http|probes) targets+=("$1"); shift ;;
     [0-9]*) seconds="$1"; shift ;;
-    *) echo "usage: Fuzz/run.sh [--smoke | --runs N] [sockdiag|http] [seconds]" >&2; exit 2 ;;
+    *) echo "usage: Fuzz/run.sh [--smoke | --runs N] [sockdiag|http|probes] [seconds]" >&2; exit 2 ;;
   esac
 done
-((${#targets[@]})) || targets=(sockdiag http)
+((${#targets[@]})) || targets=(sockdiag http probes)
 mkdir -p "$work"
 export SWIFT_BACKTRACE=enable=no
 # -O for speed; -assert-config Debug keeps the standard library's debug bounds checks.
 flags=(-parse-as-library -O -assert-config Debug -sanitize=fuzzer,address)
 
-compile_sockdiag() {
+compile_socketmodel() {
   swiftc "${flags[@]}" -wmo \
     -module-name SocketModel -emit-module -emit-module-path "$work/SocketModel.swiftmodule" \
     -c -o "$work/SocketModel.o" "$root"/Sources/SocketModel/*.swift 2> "$work/compile.log" || { cat "$work/compile.log" >&2; exit 1; }
+}
+
+compile_sockdiag() {
+  compile_socketmodel
   swiftc "${flags[@]}" -I "$work" \
     -module-name SockDiagFuzz -o "$work/sockdiag-fuzz" \
     "$root"/Sources/SockDiag/Wire/*.swift "$root/Fuzz/SockDiagFuzz.swift" "$work/SocketModel.o" \
@@ -76,6 +82,30 @@ compile_http() {
 
 seed_http() { echo "$root/Fuzz/corpus/http"; }
 
+compile_probes() {
+  local yams="$root/.build/checkouts/Yams/Sources"
+  [[ -d $yams ]] || { echo "fuzz probes: no Yams checkout in .build/checkouts (run swift build first)" >&2; exit 1; }
+  compile_socketmodel
+  mkdir -p "$work/cyaml"
+  for source in "$yams"/CYaml/src/*.c; do
+    clang -c -O1 -fsanitize=fuzzer-no-link,address -I "$yams/CYaml/include" -o "$work/cyaml/$(basename "$source" .c).o" "$source" \
+      2>> "$work/compile.log" || { cat "$work/compile.log" >&2; exit 1; }
+  done
+  swiftc "${flags[@]}" -wmo -D SWIFT_PACKAGE -module-name Yams -emit-module -emit-module-path "$work/Yams.swiftmodule" \
+    -Xcc -fmodule-map-file="$yams/CYaml/include/module.modulemap" -I "$yams/CYaml/include" \
+    -c -o "$work/Yams.o" "$yams"/Yams/*.swift 2>> "$work/compile.log" || { cat "$work/compile.log" >&2; exit 1; }
+  swiftc "${flags[@]}" -wmo -I "$work" -module-name ConnectX -emit-module -emit-module-path "$work/ConnectX.swiftmodule" \
+    -c -o "$work/ConnectX.o" "$root/Sources/ConnectX/Endpoint.swift" "$root/Fuzz/ProbesFuzzConnectX.swift" \
+    2>> "$work/compile.log" || { cat "$work/compile.log" >&2; exit 1; }
+  swiftc "${flags[@]}" -I "$work" -Xcc -fmodule-map-file="$yams/CYaml/include/module.modulemap" -I "$yams/CYaml/include" \
+    -module-name ProbesFuzz -o "$work/probes-fuzz" \
+    "$root"/Sources/Probes/{ProbeConfig,ProbeConfigError,ProbeDuration,ProbeTarget,ProbeDefinition}.swift "$root/Fuzz/ProbesFuzz.swift" \
+    "$work/SocketModel.o" "$work/Yams.o" "$work/ConnectX.o" "$work"/cyaml/*.o \
+    2>> "$work/compile.log" || { grep -v 'Cannot export local symbol' "$work/compile.log" >&2; exit 1; }
+}
+
+seed_probes() { echo "$root/Fuzz/corpus/probes"; }
+
 failed=0
 for target in "${targets[@]}"; do
   echo "fuzz $target: compiling"
@@ -83,7 +113,11 @@ for target in "${targets[@]}"; do
   seeds="$("seed_$target")"
   corpus="$root/Fuzz/corpus-run/$target"
   mkdir -p "$corpus"
-  case "$target" in sockdiag) max_len=65536 smoke_runs=10000 ;; http) max_len=20000 smoke_runs=50000 ;; esac
+  case "$target" in
+    sockdiag) max_len=65536 smoke_runs=10000 ;;
+    http) max_len=20000 smoke_runs=50000 ;;
+    probes) max_len=8192 smoke_runs=5000 ;;
+  esac
   if [[ $mode == runs ]]; then
     n=$runs; ((n >= 0)) || n=$smoke_runs
     # The smoke run reads the committed seeds only, so it does the same work on every clone.

@@ -1,5 +1,4 @@
 import ConnectX
-import SockDiag
 import SocketModel
 import Yams
 
@@ -46,23 +45,6 @@ public struct ProbeConfig: Sendable, Hashable {
         public static let fieldBytes: [String: Int] = [
             "name": 128, "protocol": 16, "target": 300, "source": 128, "method": 16, "interval": 32, "timeout": 32,
         ]
-    }
-
-    /// Reads and parses the file at `path`: a regular file (not a FIFO or a device) of at
-    /// most `Limits.fileBytes`.
-    public static func load(file path: String) throws(ProbeConfigError) -> ProbeConfig {
-        let data: [UInt8]
-        do {
-            data = try ProcFile.readRegularFile(path, limit: Limits.fileBytes)
-        } catch let .system(errno) {
-            throw ProbeConfigError(file: path, message: "cannot read the file: \(errno)")
-        } catch {
-            throw ProbeConfigError(file: path, message: "\(error)")
-        }
-        guard let text = String(validating: data, as: UTF8.self) else {
-            throw ProbeConfigError(file: path, message: "the file is not UTF-8 text")
-        }
-        return try parse(yaml: text, file: path)
     }
 
     /// Parses a configuration; `file` only names it in errors.
