@@ -120,8 +120,15 @@ public final class HTTPServer: Sendable {
         do {
             gate = try HTTPGate(listeners: zip(sockets, started).map { ($0.fd, $1.handle) }, settings: settings,
                                 counts: context.counts, logger: logger)
+        } catch {
+            for daemon in started { daemon.stop() }
+            for socket in sockets { socket.close() }
+            throw error
+        }
+        do {
             try gate.start()
         } catch {
+            gate.stop()  // not started: closes the listen sockets and its own descriptors
             for daemon in started { daemon.stop() }
             throw error
         }
