@@ -20,11 +20,13 @@ public enum RequestHead {
         public var queryBytes: Int
         public var queryParameters: Int
         public var headerCount: Int
-        /// The largest `Content-Length` accepted on methods that may carry a body.
+        /// The largest `Content-Length` accepted on methods that may carry a body. The body
+        /// must arrive with the head (within the same deadline), so that a request reaches
+        /// libmicrohttpd whole and a slow body cannot hold one of its threads.
         public var bodyBytes: Int
 
         public init(headBytes: Int = 16 * 1024, targetBytes: Int = 8 * 1024, queryBytes: Int = 4 * 1024,
-                    queryParameters: Int = 64, headerCount: Int = 64, bodyBytes: Int = 64 * 1024) {
+                    queryParameters: Int = 64, headerCount: Int = 64, bodyBytes: Int = 4 * 1024) {
             self.headBytes = headBytes
             self.targetBytes = targetBytes
             self.queryBytes = queryBytes
@@ -43,7 +45,7 @@ public enum RequestHead {
     public enum Verdict: Sendable, Hashable {
         /// The blank line that ends the head has not arrived yet and the bytes so far are fine.
         case incomplete
-        /// A well-formed head of `length` bytes (blank line included).
+        /// A well-formed request: head (blank line included) and body, `length` bytes in all.
         case accepted(length: Int)
         case rejected(Rejection)
     }
@@ -66,12 +68,16 @@ public enum RequestHead {
         guard end <= limits.headBytes else {
             return .rejected(Rejection(status: 431, reason: "request head longer than \(limits.headBytes) bytes"))
         }
+        let body: Int
         do throws(Rejection) {
-            try check(UnsafeRawBufferPointer(rebasing: bytes[..<end]), limits: limits)
-            return .accepted(length: end)
+            body = try check(UnsafeRawBufferPointer(rebasing: bytes[..<end]), limits: limits)
         } catch {
             return .rejected(error)
         }
+        guard end + body <= limits.headBytes else {
+            return .rejected(Rejection(status: 413, reason: "request head and body longer than \(limits.headBytes) bytes"))
+        }
+        return bytes.count >= end + body ? .accepted(length: end + body) : .incomplete
     }
 
     /// The offset just past the blank line that ends the head, or nil.
@@ -106,7 +112,8 @@ public enum RequestHead {
 
     // MARK: The whole head
 
-    private static func check(_ head: UnsafeRawBufferPointer, limits: Limits) throws(Rejection) {
+    /// Checks a whole head; returns its `Content-Length` (0 without one).
+    private static func check(_ head: UnsafeRawBufferPointer, limits: Limits) throws(Rejection) -> Int {
         var lines: [UnsafeRawBufferPointer] = []
         var start = 0
         for index in head.indices where head[index] == lf {
@@ -140,17 +147,17 @@ public enum RequestHead {
         guard hosts <= 1 else { throw Rejection(status: 400, reason: "more than one Host header") }
         if line.version == "HTTP/1.1", hosts == 0 { throw Rejection(status: 400, reason: "HTTP/1.1 request without a Host header") }
         guard contentLengths.count <= 1 else { throw Rejection(status: 400, reason: "more than one Content-Length header") }
-        if let text = contentLengths.first {
-            guard !text.isEmpty, text.count <= 18, text.utf8.allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }),
-                  let length = Int(text)
-            else { throw Rejection(status: 400, reason: "Content-Length is not a decimal number of bytes") }
-            if line.method == "GET" || line.method == "HEAD", length > 0 {
-                throw Rejection(status: 400, reason: "a \(line.method) request must not have a body")
-            }
-            guard length <= limits.bodyBytes else {
-                throw Rejection(status: 413, reason: "request body of \(length) bytes, more than \(limits.bodyBytes)")
-            }
+        guard let text = contentLengths.first else { return 0 }
+        guard !text.isEmpty, text.count <= 18, text.utf8.allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }),
+              let length = Int(text)
+        else { throw Rejection(status: 400, reason: "Content-Length is not a decimal number of bytes") }
+        if line.method == "GET" || line.method == "HEAD", length > 0 {
+            throw Rejection(status: 400, reason: "a \(line.method) request must not have a body")
         }
+        guard length <= limits.bodyBytes else {
+            throw Rejection(status: 413, reason: "request body of \(length) bytes, more than \(limits.bodyBytes)")
+        }
+        return length
     }
 
     private struct RequestLine {

@@ -62,6 +62,9 @@ struct RawAnswer {
     }
 
     @Test func waitsForTheRestOfAHead() {
+        #expect(Self.verdict("POST /-/reload HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nabc") == .incomplete, "the body too")
+        let whole = "POST /-/reload HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nabcde"
+        #expect(Self.verdict(whole + "GET") == .accepted(length: whole.utf8.count))
         #expect(Self.verdict("") == .incomplete)
         #expect(Self.verdict("G") == .incomplete)
         #expect(Self.verdict("GET /metrics HTTP/1.1\r\nHost: x\r\n") == .incomplete)
@@ -128,7 +131,7 @@ struct RawAnswer {
         ("GET /metrics HTTP/1.1\r\nHost: x\r\nContent-Length: -1\r\n\r\n", 400, "Content-Length is not a decimal number of bytes\n"),
         ("GET /metrics HTTP/1.1\r\nHost: x\r\nContent-Length: 1x\r\n\r\n", 400, "Content-Length is not a decimal number of bytes\n"),
         ("POST /-/reload HTTP/1.1\r\nHost: x\r\nContent-Length: 99999999999999999999\r\n\r\n", 400, "Content-Length is not a decimal number of bytes\n"),
-        ("POST /-/reload HTTP/1.1\r\nHost: x\r\nContent-Length: 999999999\r\n\r\n", 413, "request body of 999999999 bytes, more than 65536\n"),
+        ("POST /-/reload HTTP/1.1\r\nHost: x\r\nContent-Length: 999999999\r\n\r\n", 413, "request body of 999999999 bytes, more than 4096\n"),
         // A body on GET.
         ("GET /metrics HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello", 400, "a GET request must not have a body\n"),
         // 3: about 600 query parameters (2.4 KB): answered, not dropped.
