@@ -6,7 +6,7 @@ import Glibc
 #endif
 
 /// The server's front door: one thread with one epoll set accepts every connection and holds it
-/// until its request head has arrived whole, then hands it to a libmicrohttpd daemon
+/// until its request head (and its small body, if any) has arrived whole, then hands it to a libmicrohttpd daemon
 /// (`MHD_add_connection`). Nothing else reaches libmicrohttpd.
 ///
 /// Why: libmicrohttpd's timeout is an idle timeout, which a client sending a byte every few
