@@ -2,6 +2,8 @@
 import Glibc
 #endif
 import Foundation
+import Logging
+import Synchronization
 import Testing
 @testable import HTTPServer
 
@@ -278,5 +280,55 @@ enum HostileCorpus {
         add("unfinished line", "GET / HTTP/1.1", halfClose: true)
         add("timeout", "GET / HTTP/1.1\r\nHost: x\r\n")
         return list
+    }
+}
+
+/// Log lines kept in memory.
+final class LogLines: LogHandler, @unchecked Sendable {
+    private let lines = Mutex<[String]>([])
+    var logLevel: Logger.Level = .info
+    var metadata: Logger.Metadata = [:]
+    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { metadata[key] }
+        set { metadata[key] = newValue }
+    }
+    var all: [String] { lines.withLock { $0 } }
+
+    func log(level: Logger.Level, message: Logger.Message, metadata: Logger.Metadata?, source: String, file: String, function: String, line: UInt) {
+        let fields = (metadata ?? [:]).sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
+        lines.withLock { $0.append("\(level) \(message) \(fields)") }
+    }
+}
+
+@Suite struct ConnectionLimitTests {
+    /// Connections beyond the per-client limit are closed at once, other clients are served,
+    /// and the refusals make one log line with their count, not one each.
+    @Test func perClientLimitAndCountedWarnings() throws {
+        var configuration = HTTPServerConfiguration(listenAddresses: try [ListenAddress(parsing: "127.0.0.1:0"), ListenAddress(parsing: "[::1]:0")])
+        configuration.maxConnectionsPerClient = 2
+        configuration.logIntervalSeconds = 1
+        let log = LogLines()
+        let server = try HTTPServer(configuration: configuration, logger: Logger(label: "test") { _ in log }, handler: HTTPServerTests.echo)
+        defer { server.stop() }
+        let port = server.boundAddresses[0].port
+        let client = RawHTTPClient(port: port)
+        let held = try (0..<2).map { _ in try client.connect() }
+        defer { held.forEach { close($0) } }
+        // Each further connection from 127.0.0.1 is accepted by the kernel, then closed unanswered.
+        for _ in 0..<5 {
+            let refused = try client.connect()
+            defer { close(refused) }
+            #expect(try RawHTTPClient.readToEnd(refused).isEmpty, "closed at once (EOF), not after the 5 s deadline")
+        }
+        // Another address is another client.
+        let other = try RawHTTPClient(host: "::1", port: server.boundAddresses[1].port).request("GET", "/other")
+        #expect(other.status == 200)
+        // Within a bounded wait, one line for the five refusals.
+        var refusals: [String] = []
+        for _ in 0..<60 where refusals.isEmpty {
+            usleep(50_000)
+            refusals = log.all.filter { $0.contains("from one client address") }
+        }
+        #expect(refusals == ["warning refused connections: 2 connections from one client address already waiting for their request count=5 interval=1.0 seconds"])
     }
 }
