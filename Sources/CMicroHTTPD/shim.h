@@ -14,4 +14,9 @@ static inline void *pp_connection_tls_session(struct MHD_Connection *connection)
     const union MHD_ConnectionInfo *info = MHD_get_connection_info(connection, MHD_CONNECTION_INFO_GNUTLS_SESSION);
     return info == NULL ? NULL : info->tls_session;
 }
+
+// The HTTP gate in front of the daemons (HTTPGate.swift) waits on epoll and wakes on an
+// eventfd; Glibc's Swift module leaves both headers out.
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
 #endif

@@ -9,13 +9,16 @@ public enum ConfigFile {
         public let message: String
     }
 
-    /// The file's text; fails when unreadable or not UTF-8.
-    public static func text(of path: String) throws(Failure) -> String {
+    /// The file's text: a regular file (not a FIFO or a device, which could block or never
+    /// end) of at most `limit` bytes, in UTF-8.
+    public static func text(of path: String, limit: Int = 1 << 20) throws(Failure) -> String {
         let bytes: [UInt8]
         do {
-            bytes = try WholeFile.read(path)
+            bytes = try WholeFile.readRegularFile(path, limit: limit)
+        } catch let .system(errno) {
+            throw Failure(message: "cannot read the file: \(errno)")
         } catch {
-            throw Failure(message: "cannot read the file: \(error)")
+            throw Failure(message: "\(error)")
         }
         guard let text = String(validating: bytes, as: UTF8.self) else {
             throw Failure(message: "the file is not UTF-8 text")
@@ -36,6 +39,8 @@ public enum ConfigFile {
     private static func describe(yamlError error: any Error) -> String {
         switch error as? YamlError {
         case let .scanner(_, problem, mark, _), let .parser(_, problem, mark, _), let .composer(_, problem, mark, _):
+            // libyaml's own text for this one has an unbalanced parenthesis and names a C function.
+            let problem = problem.hasPrefix("Maximum nesting level reached") ? "nested too deeply" : problem
             return "\(problem) at line \(mark.line), column \(mark.column)"
         case let .duplicatedKeysInMapping(duplicates, context):
             return "duplicate key \(duplicates.joined(separator: ", ")) at line \(context.mark.line)"

@@ -58,15 +58,8 @@ public struct Routes: Sendable {
     /// The collectors a request selects: `collect[]` (default: every enabled collector) minus
     /// `exclude[]`; an unknown or disabled name is an error.
     public func selection(_ request: HTTPRequest) -> Result<Set<String>, Failure> {
-        let enabled = exporter.collectorNames
-        let collect = request.queryValues("collect[]")
-        let exclude = request.queryValues("exclude[]")
-        for name in collect + exclude where !enabled.contains(name) {
-            return .failure(Failure("unknown or disabled collector \(name.debugDescription) (enabled: \(enabled.joined(separator: ", ")))"))
-        }
-        var selected = collect.isEmpty ? Set(enabled) : Set(collect)
-        selected.subtract(exclude)
-        return .success(selected)
+        CollectorSelection.resolve(collect: request.queryValues("collect[]"), exclude: request.queryValues("exclude[]"),
+                                   enabled: exporter.collectorNames).mapError { Failure($0.message) }
     }
 
     private func metrics(_ request: HTTPRequest) -> HTTPResponse {

@@ -8,13 +8,13 @@ public enum ContentCoding {
         var wildcardQuality: Double?
         for element in header.split(separator: ",") {
             var parts = element.split(separator: ";").makeIterator()
-            guard let coding = parts.next().map({ trimmed($0).lowercased() }), !coding.isEmpty else { continue }
+            guard let coding = parts.next().map({ trimmingWhitespace($0).lowercased() }), !coding.isEmpty else { continue }
             var quality = 1.0
             while let parameter = parts.next() {
                 let pair = parameter.split(separator: "=", maxSplits: 1)
-                guard pair.count == 2, trimmed(pair[0]).lowercased() == "q" else { continue }
+                guard pair.count == 2, trimmingWhitespace(pair[0]).lowercased() == "q" else { continue }
                 // A malformed q-value makes the element unusable.
-                quality = Double(trimmed(pair[1])).flatMap { (0...1).contains($0) ? $0 : nil } ?? 0
+                quality = Double(trimmingWhitespace(pair[1])).flatMap { (0...1).contains($0) ? $0 : nil } ?? 0
             }
             switch coding {
             case "gzip", "x-gzip": gzipQuality = max(gzipQuality ?? 0, quality)
@@ -26,7 +26,4 @@ public enum ContentCoding {
         return (wildcardQuality ?? 0) > 0
     }
 
-    private static func trimmed(_ text: Substring) -> String {
-        String(text.drop { $0 == " " || $0 == "\t" }.reversed().drop { $0 == " " || $0 == "\t" }.reversed())
-    }
 }

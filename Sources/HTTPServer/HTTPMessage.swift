@@ -77,3 +77,8 @@ public struct HTTPResponse: Sendable {
 /// Answers one request. Called on one of the server's connection threads, possibly on
 /// several at once; it may block (at most `maxConcurrentRequests` run at a time).
 public typealias HTTPHandler = @Sendable (HTTPRequest) -> HTTPResponse
+
+/// `text` without leading and trailing spaces and tabs (HTTP's optional whitespace).
+func trimmingWhitespace(_ text: Substring) -> String {
+    String(text.drop { $0 == " " || $0 == "\t" }.reversed().drop { $0 == " " || $0 == "\t" }.reversed())
+}

@@ -77,13 +77,19 @@ private func queue(_ response: HTTPResponse, gzip: Bool, on connection: OpaquePo
     }
     defer { MHD_destroy_response(handle) }
 
+    var hasContentType = false
     for header in response.headers + context.security.responseHeaders {
         let name = header.name.lowercased()
-        if name == "content-length" || (compressed && name == "content-encoding") { continue }
+        if name == "content-length" || name == "connection" || name == "x-content-type-options" || (compressed && name == "content-encoding") { continue }
+        hasContentType = hasContentType || name == "content-type"
         if MHD_add_response_header(handle, header.name, header.value) != .YES {
             context.logger.warning("response header rejected", metadata: ["header": "\(header.name)"])
         }
     }
+    if !hasContentType { _ = MHD_add_response_header(handle, "Content-Type", "text/plain; charset=utf-8") }
+    _ = MHD_add_response_header(handle, "X-Content-Type-Options", "nosniff")
+    // One request per connection: a later request on it would not pass the gate (HTTPGate).
+    _ = MHD_add_response_header(handle, "Connection", "close")
     if compressed { _ = MHD_add_response_header(handle, "Content-Encoding", "gzip") }
     if response.compressible { _ = MHD_add_response_header(handle, "Vary", "Accept-Encoding") }
     return MHD_queue_response(connection, UInt32(clamping: response.status), handle)
@@ -128,8 +134,13 @@ func logLibraryMessage(cls: UnsafeMutableRawPointer?, format: UnsafePointer<CCha
     _ = vsnprintf(&buffer, buffer.count, format, arguments)
     var message = String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
     while message.last == "\n" { message.removeLast() }
-    // Resource trouble (connection limit, thread or memory failures) is worth a warning;
-    // the rest (malformed requests, clients going away) is per-client noise.
+    // Resource trouble (connection limit, thread or memory failures) is worth a warning, counted
+    // and logged once per interval since a flood of clients repeats it; the rest (malformed
+    // requests, clients going away) is per-client noise.
     let trouble = message.contains("limit") || message.contains("Failed") || message.contains("failed")
-    context.logger.log(level: trouble ? .warning : .debug, "\(message)", metadata: ["source": "libmicrohttpd"])
+    if trouble {
+        context.counts.add("libmicrohttpd: \(message)")
+    } else {
+        context.logger.debug("\(message)", metadata: ["source": "libmicrohttpd"])
+    }
 }

@@ -1,7 +1,6 @@
 import ConfigFile
 import ConnectX
 import SocketModel
-import SystemCalls
 import Yams
 
 /// The probes file, as YAML:
@@ -24,6 +23,7 @@ import Yams
 ///
 /// Strict, as Prometheus's own configuration loading is: an unknown key, a duplicate key or
 /// name, a bad duration, address or hex string is an error naming the probe and the field.
+/// Bounded, so that a file cannot make the exporter slow or large (`Limits`).
 public struct ProbeConfig: Sendable, Hashable {
     public var probes: [ProbeDefinition]
 
@@ -34,15 +34,25 @@ public struct ProbeConfig: Sendable, Hashable {
     static let topLevelKeys: Set = ["probes"]
     static let probeKeys: Set = ["name", "protocol", "target", "source", "method", "interval", "timeout", "send", "expect"]
 
-    /// Reads and parses the file at `path`.
-    public static func load(file path: String) throws(ProbeConfigError) -> ProbeConfig {
-        let text: String
-        do { text = try ConfigFile.text(of: path) } catch { throw ProbeConfigError(file: path, message: error.message) }
-        return try parse(yaml: text, file: path)
+    /// What a configuration may hold. Each probe costs a thread's share of work, its name
+    /// is a label on every scrape and its payload is held in memory, so none is unbounded.
+    public enum Limits {
+        /// The file, in bytes.
+        public static let fileBytes = 1 << 20
+        public static let probes = 1_000
+        /// `send` and `expect` after decoding, in bytes: the largest UDP payload over IPv4.
+        public static let payloadBytes = 65_507
+        /// Each single-value field as written, in UTF-8 bytes (a DNS name is at most 253).
+        public static let fieldBytes: [String: Int] = [
+            "name": 128, "protocol": 16, "target": 300, "source": 128, "method": 16, "interval": 32, "timeout": 32,
+        ]
     }
 
     /// Parses a configuration; `file` only names it in errors.
     public static func parse(yaml: String, file: String? = nil) throws(ProbeConfigError) -> ProbeConfig {
+        guard yaml.utf8.count <= Limits.fileBytes else {
+            throw ProbeConfigError(file: file, message: "the configuration is \(yaml.utf8.count) bytes, more than the limit of \(Limits.fileBytes) bytes")
+        }
         let root: Node?
         do { root = try ConfigFile.compose(yaml: yaml) } catch { throw ProbeConfigError(file: file, message: error.message) }
         guard let root else {
@@ -73,6 +83,9 @@ private struct Parser {
         guard let list = mapping["probes"] else { throw error(root, field: "probes", "missing") }
         if list.null != nil { return ProbeConfig(probes: []) }
         guard let sequence = list.sequence else { throw error(list, field: "probes", "must be a list of probes") }
+        guard sequence.count <= ProbeConfig.Limits.probes else {
+            throw error(list, field: "probes", "\(sequence.count) probes, more than the limit of \(ProbeConfig.Limits.probes)")
+        }
         var probes: [ProbeDefinition] = []
         var lines: [String: Int] = [:]
         for (index, node) in sequence.enumerated() {
@@ -91,6 +104,7 @@ private struct Parser {
         // The name first, so every later message can say which probe it is about.
         var probe = "#\(position)"
         if let nameNode = mapping["name"], let name = nameNode.scalar?.string, !name.isEmpty {
+            try checkLength(name, of: "name", node: nameNode, probe: probe)
             guard name.unicodeScalars.allSatisfy({ $0.properties.generalCategory != .control }) else {
                 throw error(nameNode, probe: probe, field: "name", "must not contain control characters")
             }
@@ -107,6 +121,7 @@ private struct Parser {
                 return nil
             }
             guard let scalar = value.scalar else { throw error(value, probe: probe, field: field, "must be a single value, not a list or mapping") }
+            try checkLength(scalar.string, of: field, node: value, probe: probe)
             return (scalar.string, value)
         }
 
@@ -133,9 +148,24 @@ private struct Parser {
         }
     }
 
-    /// `send`/`expect`: a string (sent as its UTF-8 bytes) or `{hex: "0a1b…"}`.
+    /// A single-value field over its limit is refused without repeating its value.
+    func checkLength(_ value: String, of field: String, node: Node, probe: String) throws(ProbeConfigError) {
+        guard let limit = ProbeConfig.Limits.fieldBytes[field], value.utf8.count > limit else { return }
+        throw error(node, probe: probe, field: field, "\(value.utf8.count) bytes long, more than the limit of \(limit) bytes")
+    }
+
+    /// `send`/`expect`: a string (sent as its UTF-8 bytes) or `{hex: "0a1b…"}`, at most
+    /// `Limits.payloadBytes`.
     func payload(_ node: Node?, probe: String, field: String) throws(ProbeConfigError) -> [UInt8]? {
         guard let node, node.null == nil else { return nil }
+        let bytes = try decodedPayload(node, probe: probe, field: field)
+        guard bytes.count <= ProbeConfig.Limits.payloadBytes else {
+            throw error(node, probe: probe, field: field, "\(bytes.count) bytes, more than the limit of \(ProbeConfig.Limits.payloadBytes) bytes")
+        }
+        return bytes
+    }
+
+    private func decodedPayload(_ node: Node, probe: String, field: String) throws(ProbeConfigError) -> [UInt8] {
         if let scalar = node.scalar { return Array(scalar.string.utf8) }
         guard let mapping = node.mapping else {
             throw error(node, probe: probe, field: field, "must be a string or {hex: \"…\"}")

@@ -104,8 +104,13 @@ extension ProbeDefinition {
         }
         func duration(_ field: String, _ text: String?, default value: Duration) throws(ProbeConfigError) -> Duration {
             guard let text else { return value }
-            guard let parsed = ProbeDuration.parse(text) else { throw invalid(field, text, "a duration (write e.g. 15s, 500ms, 1m30s)") }
-            return parsed
+            switch ProbeDuration.read(text) {
+            case let .success(parsed): return parsed
+            case .failure(.notADuration): throw invalid(field, text, "a duration (write e.g. 15s, 500ms, 1m30s)")
+            case .failure(.tooLarge):
+                throw ProbeConfigError(probe: name, field: field,
+                                       message: "\(text.debugDescription) is too long: at most \(ProbeDuration.format(ProbeDuration.maximum)) (366 days)")
+            }
         }
         self.init(name: name, proto: proto, target: target, source: source, method: method,
                   interval: try duration("interval", intervalText, default: Self.defaultInterval),

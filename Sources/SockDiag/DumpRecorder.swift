@@ -12,6 +12,8 @@ import SystemPackage
 public final class DumpRecorder: Sendable {
     public let path: String
     private let file: Mutex<FileDescriptor?>
+    /// Frames and dump frames written, and bytes written: what the trailer says.
+    private let written = Mutex<(frames: Int, dumps: Int, bytes: Int)>((0, 0, 0))
 
     /// Creates (or truncates) `path` and writes the file header.
     public init(path: String) throws(SockDiagError) {
@@ -25,15 +27,21 @@ public final class DumpRecorder: Sendable {
             throw .system(operation: "open \(path)", errno: error as? Errno ?? .ioError)
         }
         file = Mutex(descriptor)
-        try write(DumpRecordingFormat.fileHeader(), payload: nil)
+        try write(DumpRecordingFormat.fileHeader(), payload: nil, counts: false)
     }
 
     deinit {
         file.withLock { descriptor in try? descriptor?.close() }
     }
 
-    /// Flushes nothing (writes are unbuffered) and closes the file; later writes fail with EBADF.
+    /// Writes the trailer that makes the recording whole and closes the file; later writes
+    /// fail with EBADF. A recording whose recorder was not closed has no trailer, and replay
+    /// refuses it.
     public func close() throws(SockDiagError) {
+        let counts = written.withLock { $0 }
+        if file.withLock({ $0 != nil }) {
+            try write(DumpRecordingFormat.trailer(frames: counts.frames, dumps: counts.dumps, offset: counts.bytes), payload: nil, counts: false)
+        }
         let result: Result<Void, Errno> = file.withLock { descriptor in
             defer { descriptor = nil }
             do { try descriptor?.close() } catch { return .failure(error as? Errno ?? .ioError) }
@@ -59,7 +67,8 @@ public final class DumpRecorder: Sendable {
         try write(header, payload: datagram)
     }
 
-    private func write(_ header: [UInt8], payload: UnsafeRawBufferPointer?) throws(SockDiagError) {
+    /// Writes a frame (or the file header, `counts: false`, which is no frame) and counts it.
+    private func write(_ header: [UInt8], payload: UnsafeRawBufferPointer?, counts: Bool = true) throws(SockDiagError) {
         let result: Result<Void, Errno> = file.withLock { descriptor in
             guard let descriptor else { return .failure(.badFileDescriptor) }
             do {
@@ -67,6 +76,13 @@ public final class DumpRecorder: Sendable {
                 if let payload { _ = try descriptor.writeAll(payload) }
             } catch {
                 return .failure(error as? Errno ?? .ioError)
+            }
+            written.withLock { written in
+                written.bytes += header.count + (payload?.count ?? 0)
+                if counts {
+                    written.frames += 1
+                    if header.first == DumpRecordingFormat.kindDump { written.dumps += 1 }
+                }
             }
             return .success(())
         }

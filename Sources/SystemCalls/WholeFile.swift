@@ -1,7 +1,10 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import SystemPackage
 
 /// Reads a file whole: kernel files (`/proc/sys/...`, `/proc/self/stat`), which report size 0,
-/// and recordings of up to a GiB. The one whole-file reader.
+/// recordings of up to a GiB, and configuration files (`readRegularFile`). The one whole-file reader.
 public enum WholeFile {
     /// The file's bytes, read until end of file (`open`, `read` until 0, `close`); the size is
     /// not asked, as procfs files report 0. Fails with `EFBIG` past `limit` bytes.
@@ -13,6 +16,59 @@ public enum WholeFile {
             throw error as? Errno ?? .ioError
         }
         defer { try? descriptor.close() }
+        return try readToEnd(descriptor, limit: limit)
+    }
+
+    /// Why `readRegularFile` refused a file.
+    public enum RegularFileFailure: Error, Sendable, Hashable, CustomStringConvertible {
+        /// open, fstat or read failed.
+        case system(Errno)
+        /// A FIFO, a device, a socket or a directory: `kind` says which.
+        case notRegular(kind: String)
+        /// `size` bytes where at most `limit` are read.
+        case tooLarge(size: Int, limit: Int)
+
+        public var description: String {
+            switch self {
+            case let .system(errno): "\(errno)"
+            case let .notRegular(kind): "not a regular file (it is \(kind))"
+            case let .tooLarge(size, limit): "the file is \(size) bytes, more than the limit of \(limit) bytes"
+            }
+        }
+    }
+
+    /// A configuration file's bytes: only a regular file of at most `limit` bytes. It is opened
+    /// with O_NONBLOCK and checked with fstat(2) before any read, so a FIFO cannot block and
+    /// `/dev/zero` cannot fill memory; the limit holds while reading too (a file that grows).
+    public static func readRegularFile(_ path: String, limit: Int) throws(RegularFileFailure) -> [UInt8] {
+        let descriptor: FileDescriptor
+        do {
+            descriptor = try FileDescriptor.open(path, .readOnly, options: [.closeOnExec, .nonBlocking])
+        } catch {
+            throw .system(error as? Errno ?? .ioError)
+        }
+        defer { try? descriptor.close() }
+        var status = stat()
+        guard fstat(descriptor.rawValue, &status) == 0 else { throw .system(Errno(rawValue: errno)) }
+        switch status.st_mode & S_IFMT {
+        case S_IFREG: break
+        case S_IFIFO: throw .notRegular(kind: "a FIFO")
+        case S_IFCHR: throw .notRegular(kind: "a character device")
+        case S_IFBLK: throw .notRegular(kind: "a block device")
+        case S_IFDIR: throw .notRegular(kind: "a directory")
+        case S_IFSOCK: throw .notRegular(kind: "a socket")
+        default: throw .notRegular(kind: "of file type \(String(status.st_mode & S_IFMT, radix: 8))")
+        }
+        guard Int(status.st_size) <= limit else { throw .tooLarge(size: Int(status.st_size), limit: limit) }
+        do {
+            return try readToEnd(descriptor, limit: limit)
+        } catch {
+            throw error == .fileTooLarge ? .tooLarge(size: limit + 1, limit: limit) : .system(error)
+        }
+    }
+
+    /// Reads until end of file; `EFBIG` once more than `limit` bytes came.
+    private static func readToEnd(_ descriptor: FileDescriptor, limit: Int) throws(Errno) -> [UInt8] {
         var bytes: [UInt8] = []
         var chunk = 4096
         while true {

@@ -62,21 +62,25 @@ struct ReportCommand: ParsableCommand {
         }
     }
 
-    /// Where the snapshot comes from: the kernel, or a recording.
-    private func source() throws -> any SnapshotSource {
+    /// Where the snapshot comes from: the kernel (with the recorder of `--record`), or a recording.
+    private func source() throws -> (any SnapshotSource, DumpRecorder?) {
         if let replay {
             let range = try RecordedSnapshotSource.recordedRange(portRange: portRange, reservedPorts: reservedPorts)
-            return RecordedSnapshotSource(path: replay, range: range)
+            return (RecordedSnapshotSource(path: replay, range: range), nil)
         }
-        return HostSnapshotter(client: try SockDiagClient(), recorder: try record.map { path throws(SockDiagError) in try DumpRecorder(path: path) })
+        let recorder = try record.map { path throws(SockDiagError) in try DumpRecorder(path: path) }
+        return (HostSnapshotter(client: try SockDiagClient(), recorder: recorder), recorder)
     }
 
     func run() throws {
         let taken: TakenSnapshot
         do {
-            taken = try source().take(options: AnalysisOptions(
+            let (source, recorder) = try source()
+            taken = try source.take(options: AnalysisOptions(
                 topDestinationsPerSource: top, topDestinations: top, topOwners: top, topUDPDuplicates: top
             ))
+            // The trailer makes the recording whole; without it, replay refuses the file.
+            try recorder?.close()
         } catch {
             Console.errorLine("portpressure report: \(error)")
             throw ExitCode(1)

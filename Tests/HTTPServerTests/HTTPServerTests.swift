@@ -62,7 +62,7 @@ import TestSupport
         defer { server.stop() }
         let client = HTTPClient(port: server.boundAddresses[0].port)
         #expect(try client.request("GET", "/").status == 200)
-        let post = try client.request("POST", "/", headers: [("Content-Length", "5")])
+        let post = try client.send(Array("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello".utf8))
         #expect(post.status == 405)
         #expect(post.header("Allow") == "GET, HEAD")
         #expect(try client.request("DELETE", "/").status == 405)
@@ -137,10 +137,10 @@ import TestSupport
     }
 
     /// A client that connects and sends nothing holds only its own connection; it is closed
-    /// after the connection timeout.
+    /// (with a 408) when its request head is not complete by the deadline.
     @Test func silentClientDoesNotBlockOthers() throws {
         var configuration = HTTPServerConfiguration(listenAddresses: [])
-        configuration.connectionTimeoutSeconds = 2
+        configuration.requestHeadTimeoutSeconds = 2
         let server = try Self.start(configuration)
         defer { server.stop() }
         let client = HTTPClient(port: server.boundAddresses[0].port)
@@ -208,15 +208,19 @@ import TestSupport
         #expect(try client.request("GET", "/fast").status == 200)
     }
 
-    /// A request body is not read; the answer comes anyway and the server carries on.
+    /// A request body is not read; the answer comes anyway and the server carries on. A body
+    /// over the limit is refused with 413 before the handler runs.
     @Test func requestBodyIsIgnored() throws {
         let server = try Self.start { request in .text(request.method == "GET" ? 200 : 405, "\(request.method)\n") }
         defer { server.stop() }
         let client = HTTPClient(port: server.boundAddresses[0].port)
-        let body = String(repeating: "x", count: 100_000)
+        let body = String(repeating: "x", count: 3_000)
         let post = try client.send(Array("POST /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: \(body.utf8.count)\r\n\r\n\(body)".utf8))
         #expect(post.status == 405)
         #expect(post.text == "POST\n")
+        let large = try client.send(Array("POST /metrics HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\n".utf8))
+        #expect(large.status == 413)
+        #expect(large.text == "request body of 100000 bytes, more than 4096\n")
         #expect(try client.request("GET", "/").status == 200)
     }
 

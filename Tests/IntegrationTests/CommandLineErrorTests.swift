@@ -1,3 +1,7 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Foundation
 import Testing
 import TestSupport
 
@@ -73,6 +77,38 @@ extension EndToEnd {
             #expect(result.status == 1, "exit \(result.status), stderr: \(result.stderr)")
             #expect(result.stderr.contains("portpressure report:") && result.stderr.contains("Too many open files"), "\(result.stderr)")
             #expect(result.stdout.isEmpty, "\(result.stdout)")
+        }
+
+        /// Issue 11, item 5: `report --record` writes a whole recording; cut short (even at a
+        /// frame boundary, after the first dump) or padded, `--replay` exits 1 naming the offset.
+        @Test func aCutOrPaddedRecordingIsRefused() throws {
+            let ns = try NetworkNamespace()
+            let path = "/tmp/portpressure-record-\(getpid()).ppsd"
+            defer { unlink(path); unlink(path + ".cut"); unlink(path + ".frame"); unlink(path + ".pad") }
+            let recorded = try ns.spawn(["timeout", "20", BuiltProducts.path("portpressure"), "report", "--record", path])
+            #expect(recorded.status == 0, "\(recorded.stderr)")
+            let bytes = try #require(FileManager.default.contents(atPath: path))
+            let whole = try ns.spawn(["timeout", "20", BuiltProducts.path("portpressure"), "report", "--replay", path])
+            #expect(whole.status == 0, "\(whole.stderr)")
+            // The offset of the second dump frame (kind 1): the first dump whole, the rest gone.
+            var offset = 8, dumps = 0, boundary = 0
+            while offset + 8 <= bytes.count {
+                let length = Int(bytes[offset + 4]) | Int(bytes[offset + 5]) << 8 | Int(bytes[offset + 6]) << 16 | Int(bytes[offset + 7]) << 24
+                if bytes[offset] == 1 { dumps += 1; if dumps == 2 { boundary = offset; break } }
+                offset += 8 + length
+            }
+            #expect(boundary > 0)
+            for (suffix, data, message) in [
+                (".cut", bytes.prefix(8), "recording ends at offset 8 without its trailer"),
+                (".frame", bytes.prefix(boundary), "recording ends at offset \(boundary) without its trailer"),
+                (".pad", bytes + Data(count: 16), "16 bytes after the trailer, at offset \(bytes.count)"),
+            ] {
+                #expect(FileManager.default.createFile(atPath: path + suffix, contents: Data(data)))
+                let result = try ns.spawn(["timeout", "20", BuiltProducts.path("portpressure"), "report", "--replay", path + suffix])
+                #expect(result.status == 1, "\(suffix): exit \(result.status)")
+                #expect(result.stderr.contains(message), "\(suffix): \(result.stderr)")
+                #expect(result.stdout.isEmpty, "\(suffix): \(result.stdout)")
+            }
         }
 
         @Test func helpAndVersionExitZero() throws {

@@ -145,6 +145,96 @@ extension ProbesTests {
         }
     }
 
+    /// Hostile files: each limit and each misleading error of issue 11, with the message asserted.
+    @Suite struct BoundedConfigTests {
+        static func probe(_ fields: String) -> String {
+            "probes:\n  - name: p\n    protocol: udp\n    target: 127.0.0.1:53\n" + fields
+        }
+
+        static func failure(_ yaml: String, file: String? = "probes.yml") -> ProbeConfigError? {
+            do throws(ProbeConfigError) {
+                _ = try ProbeConfig.parse(yaml: yaml, file: file)
+                return nil
+            } catch {
+                return error
+            }
+        }
+
+        @Test func aLongNameIsRefusedWithoutRepeatingIt() throws {
+            let name = String(repeating: "n", count: 100_000)
+            let error = try #require(Self.failure("probes:\n  - name: \(name)\n    protocol: tcp\n    target: 127.0.0.1:1\n"))
+            #expect(error.description == "probes.yml:2: probe #1, field name: 100000 bytes long, more than the limit of 128 bytes")
+            // At the limit it is fine.
+            let fits = String(repeating: "n", count: ProbeConfig.Limits.fieldBytes["name"]!)
+            #expect(Self.failure("probes:\n  - name: \(fits)\n    protocol: tcp\n    target: 127.0.0.1:1\n") == nil)
+        }
+
+        @Test(arguments: ["target", "source", "interval", "method", "protocol"])
+        func eachFieldHasALimit(field: String) throws {
+            var fields = ["protocol": "tcp", "target": "127.0.0.1:1"]
+            fields[field] = String(repeating: "9", count: 400)
+            let yaml = "probes:\n  - name: p\n" + fields.sorted { $0.key < $1.key }.map { "    \($0.key): \($0.value)\n" }.joined()
+            let error = try #require(Self.failure(yaml))
+            #expect(error.field == field)
+            let line = yaml.split(separator: "\n").firstIndex { $0.hasPrefix("    \(field):") }.map { $0 + 1 }
+            #expect(error.line == line)
+            #expect(error.message == "400 bytes long, more than the limit of \(ProbeConfig.Limits.fieldBytes[field]!) bytes")
+        }
+
+        @Test func payloadsAreBounded() throws {
+            let limit = ProbeConfig.Limits.payloadBytes
+            let send = try #require(Self.failure(Self.probe("    send: \(String(repeating: "x", count: limit + 1))\n")))
+            #expect(send.description == "probes.yml:5: probe \"p\", field send: \(limit + 1) bytes, more than the limit of \(limit) bytes")
+            let hex = try #require(Self.failure(Self.probe("    send: a\n    expect: {hex: \"\(String(repeating: "ab", count: limit + 1))\"}\n")))
+            #expect(hex.field == "expect" && hex.line == 6)
+            #expect(Self.failure(Self.probe("    send: \(String(repeating: "x", count: limit))\n")) == nil)
+        }
+
+        @Test func theNumberOfProbesIsBounded() throws {
+            let many = (0...ProbeConfig.Limits.probes).map { "  - {name: p\($0), protocol: tcp, target: \"127.0.0.1:1\"}\n" }.joined()
+            let error = try #require(Self.failure("probes:\n" + many))
+            #expect(error.description == "probes.yml:2: field probes: 1001 probes, more than the limit of 1000")
+        }
+
+        @Test func aLargeFileIsRefusedBeforeParsing() throws {
+            let path = "/tmp/portpressure-probes-large-\(getpid()).yml"
+            try TestFile.write(path, "probes: []\n" + String(repeating: "#", count: ProbeConfig.Limits.fileBytes))
+            defer { TestFile.remove(path) }
+            #expect(throws: ProbeConfigError(file: path, message: "the file is \(ProbeConfig.Limits.fileBytes + 11) bytes, more than the limit of \(ProbeConfig.Limits.fileBytes) bytes")) {
+                try ProbeConfig.load(file: path)
+            }
+        }
+
+        /// Issue 11: a FIFO and /dev/zero were reported as "Permission denied".
+        @Test func notARegularFileSaysSo() throws {
+            let fifo = "/tmp/portpressure-probes-fifo-\(getpid())"
+            #expect(mkfifo(fifo, 0o600) == 0)
+            defer { TestFile.remove(fifo) }
+            #expect(throws: ProbeConfigError(file: fifo, message: "not a regular file (it is a FIFO)")) { try ProbeConfig.load(file: fifo) }
+            #expect(throws: ProbeConfigError(file: "/dev/zero", message: "not a regular file (it is a character device)")) {
+                try ProbeConfig.load(file: "/dev/zero")
+            }
+            #expect(throws: ProbeConfigError(file: "/tmp", message: "not a regular file (it is a directory)")) { try ProbeConfig.load(file: "/tmp") }
+            #expect(throws: ProbeConfigError(file: "/nonexistent/p.yml", message: "cannot read the file: No such file or directory")) {
+                try ProbeConfig.load(file: "/nonexistent/p.yml")
+            }
+        }
+
+        @Test func anOverflowingDurationIsTooLongNotMalformed() throws {
+            let error = try #require(Self.failure(Self.probe("    interval: 2562047h\n")))
+            #expect(error.description == "probes.yml:5: probe \"p\", field interval: \"2562047h\" is too long: at most 8784h (366 days)")
+            let huge = try #require(Self.failure(Self.probe("    timeout: 99999999999999999999999s\n")))
+            #expect(huge.message.contains("is too long"))
+            let bad = try #require(Self.failure(Self.probe("    interval: 15\n")))
+            #expect(bad.message.contains("is not a duration"))
+        }
+
+        @Test func deepNestingHasOneClearMessage() throws {
+            let error = try #require(Self.failure("probes: " + String(repeating: "[", count: 1200) + String(repeating: "]", count: 1200)))
+            #expect(error.description == "probes.yml: not valid YAML: nested too deeply at line 1, column 10")
+        }
+    }
+
     @Suite struct DurationTests {
         @Test(arguments: [
             ("15s", Duration.seconds(15)), ("500ms", .milliseconds(500)), ("1m", .seconds(60)), ("1m30s", .seconds(90)),

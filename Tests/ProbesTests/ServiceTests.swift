@@ -97,6 +97,23 @@ extension ProbesTests {
             withExtendedLifetime(listener) {}
         }
 
+        /// Issue 11: a file over a limit is refused on reload as at start; the old probes stay.
+        @Test func reloadRefusesAFileOverALimit() throws {
+            let path = "/tmp/portpressure-probes-reload-limit-\(getpid()).yml"
+            defer { TestFile.remove(path) }
+            try TestFile.write(path, Self.config([("a", "127.0.0.2:80")]))
+            let service = try ProbeService(configFile: path, concurrency: 1, logger: LogBook().logger)
+            defer { service.stop() }
+            try TestFile.write(path, Self.config([(String(repeating: "a", count: 5_000), "127.0.0.2:80")]))
+            let refused = service.reload()
+            #expect(refused.failure?.description == "\(path):2: probe #1, field name: 5000 bytes long, more than the limit of 128 bytes")
+            #expect(service.statuses().map(\.definition.name) == ["a"])
+            #expect(!service.reloadStatus.successful)
+            try TestFile.write(path, "probes: []\n" + String(repeating: " ", count: ProbeConfig.Limits.fileBytes))
+            #expect(service.reload().failure?.message.hasPrefix("the file is ") == true)
+            #expect(service.statuses().map(\.definition.name) == ["a"])
+        }
+
         @Test func aBadFileAtStartIsAnError() throws {
             let path = "/tmp/portpressure-probes-bad-\(getpid()).yml"
             defer { TestFile.remove(path) }

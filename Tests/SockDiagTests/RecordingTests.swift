@@ -20,10 +20,18 @@ func temporaryPath(_ name: String) -> String {
 
 /// A recording built frame by frame.
 struct RecordingBuilder {
-    var bytes = DumpRecordingFormat.fileHeader()
+    /// Header and frames, without the trailer.
+    var unfinished = DumpRecordingFormat.fileHeader()
+    var frames = 0
+    var dumps = 0
+
+    /// The whole recording: header, frames and the trailer counting them.
+    var bytes: [UInt8] { unfinished + DumpRecordingFormat.trailer(frames: frames, dumps: dumps, offset: unfinished.count) }
 
     mutating func dump(_ proto: TransportProtocol, _ family: AddressFamily) {
-        bytes += DumpRecordingFormat.frameHeader(kind: DumpRecordingFormat.kindDump, proto: proto, family: family, length: 0)
+        unfinished += DumpRecordingFormat.frameHeader(kind: DumpRecordingFormat.kindDump, proto: proto, family: family, length: 0)
+        frames += 1
+        dumps += 1
     }
 
     mutating func restart() {
@@ -31,7 +39,8 @@ struct RecordingBuilder {
     }
 
     mutating func datagram(_ d: [UInt8], _ proto: TransportProtocol, _ family: AddressFamily) {
-        bytes += DumpRecordingFormat.frameHeader(kind: DumpRecordingFormat.kindDatagram, proto: proto, family: family, length: d.count) + d
+        unfinished += DumpRecordingFormat.frameHeader(kind: DumpRecordingFormat.kindDatagram, proto: proto, family: family, length: d.count) + d
+        frames += 1
     }
 }
 
@@ -109,7 +118,7 @@ func replay(_ bytes: [UInt8]) throws(SockDiagError) -> (records: [SocketRecord],
     }
 
     @Test func emptyRecordingHasNoSockets() throws {
-        #expect(try replay(DumpRecordingFormat.fileHeader()).records.isEmpty)
+        #expect(try replay(RecordingBuilder().bytes).records.isEmpty)
     }
 
     @Test func damagedRecordingsAreMalformed() {
@@ -154,6 +163,45 @@ func replay(_ bytes: [UInt8]) throws(SockDiagError) -> (records: [SocketRecord],
             }
         }
         #expect(throws: Never.self) { try replay(good.bytes) }
+    }
+
+    /// Issue 11, item 5: a cut or padded recording is refused, saying where; a version 1 file
+    /// (no trailer) is refused with what to do.
+    @Test func aRecordingMustBeWhole() throws {
+        var r = RecordingBuilder()
+        r.dump(.tcp, .ipv4)
+        r.datagram(WireBuilder.sockDiagMessage(Samples.v4Established) + WireBuilder.done(), .tcp, .ipv4)
+        let boundary = r.unfinished.count
+        r.dump(.udp, .ipv4)
+        r.datagram(WireBuilder.sockDiagMessage(Samples.v4Established) + WireBuilder.done(), .udp, .ipv4)
+        #expect(try replay(r.bytes).records.count == 2)
+        let whole = r.bytes
+        func refusal(_ bytes: [UInt8]) -> String? {
+            do throws(SockDiagError) {
+                _ = try replay(bytes)
+                return nil
+            } catch {
+                guard case let .malformed(message) = error else { return "\(error)" }
+                return message
+            }
+        }
+        // Cut at a frame boundary: the first dump alone would parse, and did before the trailer.
+        #expect(refusal(Array(whole[..<boundary])) == "recording ends at offset \(boundary) without its trailer: cut short, or not finished by its recorder")
+        #expect(refusal(Array(whole[..<8])) == "recording ends at offset 8 without its trailer: cut short, or not finished by its recorder")
+        #expect(refusal(r.unfinished) == "recording ends at offset \(r.unfinished.count) without its trailer: cut short, or not finished by its recorder")
+        #expect(refusal(whole + [0, 0, 0, 0]) == "4 bytes after the trailer, at offset \(whole.count)")
+        #expect(refusal(whole + whole) == "\(whole.count) bytes after the trailer, at offset \(whole.count)")
+        // A frame removed from the middle: the trailer no longer adds up.
+        var missing = RecordingBuilder()
+        missing.dump(.tcp, .ipv4)
+        missing.datagram(WireBuilder.sockDiagMessage(Samples.v4Established) + WireBuilder.done(), .tcp, .ipv4)
+        let shifted = missing.unfinished + DumpRecordingFormat.trailer(frames: 4, dumps: 2, offset: missing.unfinished.count)
+        #expect(refusal(shifted) == "trailer at offset \(missing.unfinished.count) counts 4 frames and 2 dumps, the recording has 2 and 1")
+        let moved = missing.unfinished + DumpRecordingFormat.trailer(frames: 2, dumps: 1, offset: 999)
+        #expect(refusal(moved)?.hasPrefix("trailer at offset \(missing.unfinished.count) says it is at offset 999") == true)
+        var versionOne = whole
+        versionOne[4] = 1
+        #expect(refusal(versionOne) == "recording version 1 has no trailer, so a cut or padded file cannot be told from a whole one: record it again")
     }
 
     @Test func missingFileIsASystemError() {

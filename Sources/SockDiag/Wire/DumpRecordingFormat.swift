@@ -3,32 +3,44 @@ import SocketModel
 /// The container a `DumpRecorder` writes: the raw netlink datagrams of one or more dumps, with
 /// what the datagrams do not say themselves (the protocol; `inet_diag_msg` has none).
 ///
-///     file      = header frame*
-///     header    = "PPSD" version:u8(=1) byteOrder:u8(1 little, 2 big) reserved:u16(=0)
+///     file      = header frame* trailer
+///     header    = "PPSD" version:u8(=2) byteOrder:u8(1 little, 2 big) reserved:u16(=0)
 ///     frame     = kind:u8 protocol:u8 family:u8 reserved:u8(=0) length:u32le payload[length]
 ///     kind 1    = a dump starts: protocol (IPPROTO_TCP 6 / IPPROTO_UDP 17), family (AF_INET 2 /
 ///                 AF_INET6 10, or AF_UNSPEC 0 for a TCP dump of both), length 0
 ///     kind 2    = one datagram of the current dump, exactly as received (1 ... 1 MiB bytes);
 ///                 protocol and family repeat the dump's
-///     kind 3    = restart: every frame before it is void (the kernel interrupted a dump, or
+///     kind 4    = restart: every frame before it is void (the kernel interrupted a dump, or
 ///                 refused a request, and the dumps started over); protocol 6, family 0,
 ///                 length 0. Replay analyzes only the dumps after the last restart, as the
 ///                 live visitor kept only those, and counts the void ones' messages, bytes and
 ///                 interruptions into the statistics as the live dump did. An interrupted dump
 ///                 must be followed by a restart or end the recording (the live dump gave up).
+///     trailer   = a frame of kind 3, protocol 0, family 0, length 16, whose payload is
+///                 frames:u32le dumps:u32le offset:u64le: the number of frames before it (of
+///                 any kind), of dump frames among them, and its own offset in the file; it
+///                 is the last thing in the file
+///
+/// The trailer (added in version 2) makes a recording whole or refused: one cut short (at a
+/// frame boundary or not) has none, one with bytes appended has them after it, and either is
+/// refused with the offset where it went wrong. Version 1 recordings had no trailer and are
+/// refused with a message saying to record them again. A new kind of frame can be added
+/// before the trailer without changing it: the trailer counts frames of every kind.
 ///
 /// Netlink headers are in the recording host's byte order, which the header names; replay
 /// refuses a recording from the other byte order rather than misread it.
 enum DumpRecordingFormat {
     static let magic: [UInt8] = Array("PPSD".utf8)
-    static let version: UInt8 = 1
+    static let version: UInt8 = 2
     static let headerSize = 8
     static let frameHeaderSize = 8
     static let maximumDatagram = 1 << 20
 
     static let kindDump: UInt8 = 1
     static let kindDatagram: UInt8 = 2
-    static let kindRestart: UInt8 = 3
+    static let kindTrailer: UInt8 = 3
+    static let trailerPayloadSize = 16
+    static let kindRestart: UInt8 = 4
 
     static var hostByteOrder: UInt8 { 1.littleEndian == 1 ? 1 : 2 }
 
@@ -38,6 +50,15 @@ enum DumpRecordingFormat {
         let length = UInt32(length)
         return [kind, proto.rawValue, family?.rawValue ?? InetDiagWire.afUnspec, 0,
                 UInt8(length & 0xff), UInt8(length >> 8 & 0xff), UInt8(length >> 16 & 0xff), UInt8(length >> 24)]
+    }
+
+    /// The last frame of a recording, counting what comes before it (see the format above).
+    static func trailer(frames: Int, dumps: Int, offset: Int) -> [UInt8] {
+        var bytes: [UInt8] = [kindTrailer, 0, 0, 0, UInt8(trailerPayloadSize), 0, 0, 0]
+        for (value, width) in [(UInt64(frames), 4), (UInt64(dumps), 4), (UInt64(offset), 8)] {
+            for shift in 0..<width { bytes.append(UInt8(truncatingIfNeeded: value >> (8 * UInt64(shift)))) }
+        }
+        return bytes
     }
 
     struct Summary: Equatable {
@@ -59,6 +80,9 @@ enum DumpRecordingFormat {
     static func replay(_ bytes: UnsafeRawBufferPointer, visit: (SocketRecord) -> Void) throws(WireError) -> Summary {
         guard bytes.count >= headerSize, bytes.starts(with: magic) else {
             throw .malformed("not a portpressure dump recording (no PPSD header)")
+        }
+        guard bytes[4] != 1 else {
+            throw .malformed("recording version 1 has no trailer, so a cut or padded file cannot be told from a whole one: record it again")
         }
         guard bytes[4] == version else { throw .malformed("recording version \(bytes[4]), want \(version)") }
         guard bytes[5] == hostByteOrder else {
@@ -127,12 +151,26 @@ enum DumpRecordingFormat {
         _ bytes: UnsafeRawBufferPointer, _ body: (Frame) throws(WireError) -> Void
     ) throws(WireError) {
         var offset = headerSize
+        var frames = 0
+        var dumps = 0
+        var trailerSeen = false
         while offset < bytes.count {
+            guard !trailerSeen else {
+                throw .malformed("\(bytes.count - offset) bytes after the trailer, at offset \(offset)")
+            }
             guard bytes.count - offset >= frameHeaderSize else {
                 throw .malformed("truncated frame header at offset \(offset)")
             }
             let kind = bytes[offset]
             let length = Int(bytes[offset + 4]) | Int(bytes[offset + 5]) << 8 | Int(bytes[offset + 6]) << 16 | Int(bytes[offset + 7]) << 24
+            if kind == kindTrailer {
+                try checkTrailer(bytes, at: offset, length: length, frames: frames, dumps: dumps)
+                trailerSeen = true
+                offset += frameHeaderSize + length
+                continue
+            }
+            frames += 1
+            if kind == kindDump { dumps += 1 }
             guard let proto = TransportProtocol(rawValue: bytes[offset + 1]) else {
                 throw .malformed("frame protocol \(bytes[offset + 1]) at offset \(offset)")
             }
@@ -154,6 +192,31 @@ enum DumpRecordingFormat {
             try body(Frame(offset: offset, kind: kind, proto: proto,
                            payload: UnsafeRawBufferPointer(rebasing: bytes[payloadStart..<(payloadStart + length)])))
             offset = payloadStart + length
+        }
+        guard trailerSeen else {
+            throw .malformed("recording ends at offset \(bytes.count) without its trailer: cut short, or not finished by its recorder")
+        }
+    }
+
+    /// The trailer at `offset` must have the right shape and count what came before it.
+    private static func checkTrailer(
+        _ bytes: UnsafeRawBufferPointer, at offset: Int, length: Int, frames: Int, dumps: Int
+    ) throws(WireError) {
+        guard length == trailerPayloadSize, bytes[offset + 1] == 0, bytes[offset + 2] == 0, bytes[offset + 3] == 0 else {
+            throw .malformed("malformed trailer at offset \(offset)")
+        }
+        guard bytes.count - offset - frameHeaderSize >= trailerPayloadSize else {
+            throw .malformed("trailer at offset \(offset) cut short")
+        }
+        func field(_ start: Int, _ width: Int) -> UInt64 {
+            (0..<width).reduce(UInt64(0)) { $0 | UInt64(bytes[offset + frameHeaderSize + start + $1]) << (8 * UInt64($1)) }
+        }
+        let (statedFrames, statedDumps, statedOffset) = (field(0, 4), field(4, 4), field(8, 8))
+        guard statedOffset == UInt64(offset) else {
+            throw .malformed("trailer at offset \(offset) says it is at offset \(statedOffset): bytes are missing or were added before it")
+        }
+        guard statedFrames == UInt64(frames), statedDumps == UInt64(dumps) else {
+            throw .malformed("trailer at offset \(offset) counts \(statedFrames) frames and \(statedDumps) dumps, the recording has \(frames) and \(dumps)")
         }
     }
 }
