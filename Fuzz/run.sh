@@ -94,13 +94,16 @@ compile_probes() {
   swiftc "${flags[@]}" -wmo -D SWIFT_PACKAGE -module-name Yams -emit-module -emit-module-path "$work/Yams.swiftmodule" \
     -Xcc -fmodule-map-file="$yams/CYaml/include/module.modulemap" -I "$yams/CYaml/include" \
     -c -o "$work/Yams.o" "$yams"/Yams/*.swift 2>> "$work/compile.log" || { cat "$work/compile.log" >&2; exit 1; }
+  swiftc "${flags[@]}" -wmo -I "$work" -Xcc -fmodule-map-file="$yams/CYaml/include/module.modulemap" -I "$yams/CYaml/include" \
+    -module-name ConfigFile -emit-module -emit-module-path "$work/ConfigFile.swiftmodule" \
+    -c -o "$work/ConfigFile.o" "$root/Sources/ConfigFile/ConfigFile.swift" 2>> "$work/compile.log" || { cat "$work/compile.log" >&2; exit 1; }
   swiftc "${flags[@]}" -wmo -I "$work" -module-name ConnectX -emit-module -emit-module-path "$work/ConnectX.swiftmodule" \
     -c -o "$work/ConnectX.o" "$root/Sources/ConnectX/Endpoint.swift" "$root/Fuzz/ProbesFuzzConnectX.swift" \
     2>> "$work/compile.log" || { cat "$work/compile.log" >&2; exit 1; }
   swiftc "${flags[@]}" -I "$work" -Xcc -fmodule-map-file="$yams/CYaml/include/module.modulemap" -I "$yams/CYaml/include" \
     -module-name ProbesFuzz -o "$work/probes-fuzz" \
     "$root"/Sources/Probes/{ProbeConfig,ProbeConfigError,ProbeDuration,ProbeTarget,ProbeDefinition}.swift "$root/Fuzz/ProbesFuzz.swift" \
-    "$work/SocketModel.o" "$work/Yams.o" "$work/ConnectX.o" "$work"/cyaml/*.o \
+    "$work/SocketModel.o" "$work/Yams.o" "$work/ConfigFile.o" "$work/ConnectX.o" "$work"/cyaml/*.o \
     2>> "$work/compile.log" || { grep -v 'Cannot export local symbol' "$work/compile.log" >&2; exit 1; }
 }
 

@@ -1,29 +1,12 @@
-import SystemCalls
 import Yams
 
 /// Reading a YAML configuration file, once for every file the exporter reads (probes, web):
-/// the text, then the composed YAML, with errors in one line.
+/// the text (ConfigFile+Read.swift), then the composed YAML, with errors in one line. This file
+/// needs Yams only, so the probes fuzz target (Fuzz/run.sh) compiles it alone.
 public enum ConfigFile {
     /// Why a file could not be read or is not YAML; the caller adds the file's name.
     public struct Failure: Error, Sendable {
         public let message: String
-    }
-
-    /// The file's text: a regular file (not a FIFO or a device, which could block or never
-    /// end) of at most `limit` bytes, in UTF-8.
-    public static func text(of path: String, limit: Int = 1 << 20) throws(Failure) -> String {
-        let bytes: [UInt8]
-        do {
-            bytes = try WholeFile.readRegularFile(path, limit: limit)
-        } catch let .system(errno) {
-            throw Failure(message: "cannot read the file: \(errno)")
-        } catch {
-            throw Failure(message: "\(error)")
-        }
-        guard let text = String(validating: bytes, as: UTF8.self) else {
-            throw Failure(message: "the file is not UTF-8 text")
-        }
-        return text
     }
 
     /// The composed YAML document, nil for an empty one.

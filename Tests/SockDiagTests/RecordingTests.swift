@@ -35,7 +35,8 @@ struct RecordingBuilder {
     }
 
     mutating func restart() {
-        bytes += DumpRecordingFormat.frameHeader(kind: DumpRecordingFormat.kindRestart, proto: .tcp, family: nil, length: 0)
+        unfinished += DumpRecordingFormat.frameHeader(kind: DumpRecordingFormat.kindRestart, proto: .tcp, family: nil, length: 0)
+        frames += 1
     }
 
     mutating func datagram(_ d: [UInt8], _ proto: TransportProtocol, _ family: AddressFamily) {
