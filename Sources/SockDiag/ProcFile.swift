@@ -1,10 +1,14 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
 import SystemPackage
 
-/// Reads small kernel files (`/proc/sys/...`) and recordings whole.
-enum ProcFile {
-    /// The file's bytes, read until end of file (`open`, `read` until 0, `close`); procfs files
-    /// report size 0, so the size is not asked. Fails with `EFBIG` past `limit` bytes.
-    static func read(_ path: String, limit: Int = 4 << 20) throws(Errno) -> [UInt8] {
+/// Reads small kernel files (`/proc/sys/...`, `/proc/PID/...`) and recordings whole.
+public enum ProcFile {
+    /// The file's bytes, read until end of file (`open`, then `read(_:limit:)`, `close`).
+    public static func read(_ path: String, limit: Int = 4 << 20) throws(Errno) -> [UInt8] {
         let descriptor: FileDescriptor
         do {
             descriptor = try FileDescriptor.open(path, .readOnly, options: [.closeOnExec])
@@ -12,18 +16,26 @@ enum ProcFile {
             throw error as? Errno ?? .ioError
         }
         defer { try? descriptor.close() }
+        return try read(descriptor, limit: limit)
+    }
+
+    /// The bytes of an open file from offset 0 to end of file, with `pread` (the descriptor's
+    /// own offset is left alone). A kept `/proc/sys` or `/proc/.../net` file shows its current
+    /// contents to every read from offset 0, so one descriptor serves every later read. procfs
+    /// files report size 0, so the size is not asked. Fails with `EFBIG` past `limit` bytes.
+    public static func read(_ descriptor: FileDescriptor, limit: Int = 4 << 20) throws(Errno) -> [UInt8] {
         var bytes: [UInt8] = []
         var chunk = 4096
         while true {
             let start = bytes.count
             bytes.append(contentsOf: repeatElement(0, count: chunk))
+            let result = bytes.withUnsafeMutableBytes { buffer in
+                retryingOnInterrupt { pread(descriptor.rawValue, buffer.baseAddress! + start, chunk, off_t(start)) }
+            }
             let count: Int
-            do {
-                count = try bytes.withUnsafeMutableBytes { buffer in
-                    try descriptor.read(into: UnsafeMutableRawBufferPointer(rebasing: buffer[start...]))
-                }
-            } catch {
-                throw error as? Errno ?? .ioError
+            switch result {
+            case .success(let read): count = read
+            case .failure(let errno): throw errno
             }
             bytes.removeLast(chunk - count)
             if count == 0 { return bytes }
@@ -33,7 +45,12 @@ enum ProcFile {
     }
 
     /// The file as UTF-8 text (invalid bytes replaced).
-    static func text(_ path: String) throws(Errno) -> String {
+    public static func text(_ path: String) throws(Errno) -> String {
         String(decoding: try read(path), as: UTF8.self)
+    }
+
+    /// The open file's text from offset 0 (invalid bytes replaced).
+    public static func text(_ descriptor: FileDescriptor) throws(Errno) -> String {
+        String(decoding: try read(descriptor), as: UTF8.self)
     }
 }
