@@ -9,6 +9,7 @@
 //   ConnectX -> SockDiag                      userspace connectx() for TCP and UDP
 //   CMicroHTTPD, CZlib -> HTTPServer          embedded HTTP server
 //   Probes -> ConnectX, SockDiag, Metrics     active probes and their YAML config
+//   NetworkNamespaces -> SockDiag, CNetworkNamespaces   every network namespace: discovery, handles, identity
 //   Exporter -> PortPressure, SockDiag, Metrics, Probes, HTTPServer   collectors, scrapes, routes
 //   portpressure (executable)                 argument parsing and wiring only
 //   socketlab, Benchmarks/*                   socket populations and speed figures for tests
@@ -44,6 +45,12 @@ let package = Package(
         .target(
             name: "ConnectX",
             dependencies: ["SockDiag", "SocketModel", .product(name: "SystemPackage", package: "swift-system")]
+        ),
+        // setns() and statfs(), which Swift's Glibc module does not declare; for NetworkNamespaces only.
+        .target(name: "CNetworkNamespaces"),
+        .target(
+            name: "NetworkNamespaces",
+            dependencies: ["CNetworkNamespaces", "SockDiag", "SocketModel", .product(name: "SystemPackage", package: "swift-system")]
         ),
         .target(
             name: "HTTPServer",
@@ -106,6 +113,11 @@ let package = Package(
         ),
         .testTarget(name: "PortPressureTests", dependencies: ["PortPressure", "SocketModel"]),
         .testTarget(name: "MetricsTests", dependencies: ["Metrics"]),
+        .testTarget(
+            name: "NetworkNamespacesTests",
+            dependencies: ["NetworkNamespaces", "SockDiag", "SocketModel", "TestSupport",
+                           .product(name: "SystemPackage", package: "swift-system")]
+        ),
         .testTarget(name: "ConnectXTests", dependencies: ["ConnectX", "SockDiag", "SocketModel", "TestSupport"]),
         .testTarget(name: "HTTPServerTests", dependencies: ["HTTPServer"]),
         .testTarget(

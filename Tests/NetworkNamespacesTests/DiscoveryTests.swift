@@ -1,0 +1,107 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Foundation
+import Testing
+import NetworkNamespaces
+import TestSupport
+
+/// Discovery against real namespaces: named ones (`ip netns add`), anonymous ones held only by
+/// a process, and the host's.
+@Suite struct DiscoveryTests {
+    @Test func findsEveryNamespaceWithItsInodeAndName() throws {
+        var named: [NamedNetworkNamespace] = []
+        var anonymous: [(namespace: NetworkNamespace, holder: RunningProcess)] = []
+        var processesInNamed: [RunningProcess] = []
+        defer {
+            for process in processesInNamed { process.stop() }
+            for (_, holder) in anonymous { holder.stop() }
+            for namespace in named { namespace.delete() }
+        }
+        for _ in 0..<6 { named.append(try NamedNetworkNamespace()) }
+        // Two named namespaces also hold a process: found twice, reported once.
+        for namespace in named.prefix(2) {
+            let process = try namespace.launch(["sh", "-c", "echo inside; exec sleep 600"])
+            processesInNamed.append(process)
+            // `ip netns exec` enters the namespace before it runs the command: once the line is
+            // out, the process is in the namespace.
+            _ = try process.waitForLine(startingWith: "inside")
+        }
+        for _ in 0..<6 {
+            let namespace = try NetworkNamespace()
+            anonymous.append((namespace, try namespace.launch(["sleep", "600"])))
+        }
+        // (A child spawned from a NetworkNamespace thread starts inside its namespace.)
+
+        let inventory = NamespaceScanner().scan()
+        #expect(inventory.namespaces.count >= 13)
+        #expect(Set(inventory.namespaces.map(\.id)).count == inventory.namespaces.count)
+
+        for (index, namespace) in named.enumerated() {
+            let inode = try namespace.inode
+            let found = inventory.namespaces.filter { $0.id.inode == inode }
+            #expect(found.count == 1, "\(namespace.name) (\(inode)) found \(found.count) times")
+            guard let entry = found.first else { continue }
+            #expect(entry.names == [namespace.name] && entry.name == namespace.name)
+            #expect(entry.paths.first == namespace.path)
+            #expect(!entry.isHost)
+            if index < 2 {
+                #expect(entry.processID == processesInNamed[index].pid && entry.processCount == 1)
+            } else {
+                #expect(entry.processID == nil && entry.processCount == 0)
+            }
+        }
+        for (namespace, holder) in anonymous {
+            let inode = try namespace.inode
+            let found = inventory.namespaces.filter { $0.id.inode == inode }
+            #expect(found.count == 1, "anonymous namespace \(inode) found \(found.count) times")
+            guard let entry = found.first else { continue }
+            #expect(entry.names.isEmpty && entry.name == "" && !entry.isHost)
+            #expect(entry.processID == holder.pid && entry.processCount == 1)
+            #expect(entry.paths == ["/proc/\(holder.pid)/ns/net"])
+            #expect(entry.id.description == String(inode))
+        }
+
+        // The host: kthreadd's namespace when PID 2 is a kernel thread (this machine refuses
+        // /proc/1/ns/net even to root, so PID 1 cannot be what decides), else unknown.
+        let stat2 = (try? String(contentsOfFile: "/proc/2/stat", encoding: .utf8)) ?? ""
+        if HostClues.isKernelThread(stat: stat2) == true {
+            let kthreadd = try #require(NamespaceScanner.identify("/proc/2/ns/net"))
+            #expect(inventory.host == kthreadd)
+            #expect(inventory[kthreadd]?.isHost == true && inventory[kthreadd]?.name == "host")
+            #expect(inventory.namespaces.filter(\.isHost).count == 1)
+        } else {
+            #expect(inventory.host == nil)
+        }
+        #expect(inventory.own == NamespaceScanner.identify("/proc/thread-self/ns/net"))
+        #expect(inventory.own.flatMap { inventory[$0] } != nil)
+
+        // Gone once deleted or left: nothing of them in the next pass.
+        let ours = try Set(named.map { try $0.inode } + anonymous.map { try $0.namespace.inode })
+        for process in processesInNamed { process.stop() }
+        for (_, holder) in anonymous { holder.stop() }
+        for namespace in named { namespace.delete() }
+        let after = NamespaceScanner().scan()
+        #expect(after.namespaces.filter { ours.contains($0.id.inode) }.isEmpty)
+    }
+
+    @Test func unreadableEntriesAndLeftoversAreSkippedAndCounted() throws {
+        // A /proc-like tree: one process whose ns/net is dangling (exited meanwhile: skipped,
+        // not counted), one whose link loops (ELOOP: unreadable, counted), and a bind-mount
+        // folder holding a plain file (a leftover of a failed `ip netns add`: stale).
+        let root = "/tmp/pp-scan-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        let manager = FileManager.default
+        defer { try? manager.removeItem(atPath: root) }
+        try manager.createDirectory(atPath: root + "/proc/42/ns", withIntermediateDirectories: true)
+        try manager.createDirectory(atPath: root + "/proc/43/ns", withIntermediateDirectories: true)
+        try manager.createDirectory(atPath: root + "/netns", withIntermediateDirectories: true)
+        try manager.createSymbolicLink(atPath: root + "/proc/42/ns/net", withDestinationPath: "/nonexistent")
+        try manager.createSymbolicLink(atPath: root + "/proc/43/ns/net", withDestinationPath: root + "/proc/43/ns/net")
+        try "".write(toFile: root + "/netns/leftover", atomically: false, encoding: .utf8)
+        let inventory = NamespaceScanner(procRoot: root + "/proc", namedDirectory: root + "/netns", dockerDirectory: root + "/absent").scan()
+        #expect(inventory.unreadable == 1)
+        #expect(inventory.stale == 1)
+        #expect(inventory.namespaces.isEmpty)
+        #expect(inventory.own == nil && inventory.host == nil)
+    }
+}
