@@ -27,6 +27,13 @@ public enum NamespaceEntry {
         public init(_ namespace: DiscoveredNamespace) {
             self.init(id: namespace.id, paths: namespace.paths)
         }
+
+        /// The namespace a path shows now: `/run/netns/NAME`, `/proc/PID/ns/net`, a Docker
+        /// sandbox key (for `report --netns` and probes); nil when it shows none.
+        public init?(path: String) {
+            guard let id = NamespaceScanner.identify(path) else { return nil }
+            self.init(id: id, paths: [path])
+        }
     }
 
     /// One handle (or the reason there is none) per target, in order.

@@ -86,22 +86,33 @@ import TestSupport
     }
 
     @Test func unreadableEntriesAndLeftoversAreSkippedAndCounted() throws {
-        // A /proc-like tree: one process whose ns/net is dangling (exited meanwhile: skipped,
-        // not counted), one whose link loops (ELOOP: unreadable, counted), and a bind-mount
-        // folder holding a plain file (a leftover of a failed `ip netns add`: stale).
+        // A /proc-like tree: process 42 has no ns/net (it exited meanwhile: skipped, not
+        // counted), process 43's link is not a namespace (unreadable, counted), and the
+        // bind-mount folder holds a plain file (a leftover of a failed `ip netns add`: stale).
         let root = "/tmp/pp-scan-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
         let manager = FileManager.default
         defer { try? manager.removeItem(atPath: root) }
         try manager.createDirectory(atPath: root + "/proc/42/ns", withIntermediateDirectories: true)
         try manager.createDirectory(atPath: root + "/proc/43/ns", withIntermediateDirectories: true)
         try manager.createDirectory(atPath: root + "/netns", withIntermediateDirectories: true)
-        try manager.createSymbolicLink(atPath: root + "/proc/42/ns/net", withDestinationPath: "/nonexistent")
-        try manager.createSymbolicLink(atPath: root + "/proc/43/ns/net", withDestinationPath: root + "/proc/43/ns/net")
+        try manager.createSymbolicLink(atPath: root + "/proc/43/ns/net", withDestinationPath: "mnt:[4026531841]")
         try "".write(toFile: root + "/netns/leftover", atomically: false, encoding: .utf8)
         let inventory = NamespaceScanner(procRoot: root + "/proc", namedDirectory: root + "/netns", dockerDirectory: root + "/absent").scan()
         #expect(inventory.unreadable == 1)
         #expect(inventory.stale == 1)
         #expect(inventory.namespaces.isEmpty)
         #expect(inventory.own == nil && inventory.host == nil)
+    }
+
+    @Test func namespaceLinkText() {
+        func inode(_ text: String) -> UInt64? { Array(text.utf8).withUnsafeBytes { NamespaceScanner.inode(link: $0) } }
+        #expect(inode("net:[4026531833]") == 4_026_531_833)
+        #expect(inode("net:[0]") == 0)
+        #expect(inode("net:[]") == nil)
+        #expect(inode("mnt:[4026531841]") == nil)
+        #expect(inode("net:[40265x1833]") == nil)
+        #expect(inode("net:[4026531833") == nil)
+        #expect(inode("net:[99999999999999999999999]") == nil)
+        #expect(inode("") == nil)
     }
 }

@@ -118,6 +118,18 @@ import TestSupport
         guard case .failure(.vanished) = results.first else { Issue.record("\(results)"); return }
     }
 
+    @Test func aNamespaceNamedByPathGetsAHandle() throws {
+        // What `report --netns NAME|PATH|PID` will do: one namespace, no discovery.
+        let named = try NamedNetworkNamespace()
+        defer { named.delete() }
+        try named.sysctl("net.ipv4.ip_local_port_range", "30000 30009")
+        let target = try #require(NamespaceEntry.Target(path: named.path))
+        #expect(target.id.inode == (try named.inode))
+        let handle = try NamespaceEntry.makeHandles([target])[0].get()
+        #expect(try handle.range().limit == 10)
+        #expect(NamespaceEntry.Target(path: "/run/netns/pp-test-absent-\(getpid())") == nil)
+    }
+
     static func setting(_ name: String, _ handle: NamespaceHandle) -> Double? {
         handle.kernelSettings().first { $0.name == name }?.value
     }
