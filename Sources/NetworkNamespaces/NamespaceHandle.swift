@@ -30,7 +30,8 @@ public final class NamespaceHandle: Sendable {
         let file: FileDescriptor
     }
 
-    /// Kernel files a handle keeps: path where it is opened (inside the namespace) → role.
+    /// The namespace's socket counts, opened on the entering thread (thread-self, not self:
+    /// `/proc/self/net` is the main thread's namespace).
     static let sockstatPath = "/proc/thread-self/net/sockstat"
     static let sockstat6Path = "/proc/thread-self/net/sockstat6"
 

@@ -85,6 +85,27 @@ import TestSupport
         #expect(after.namespaces.filter { ours.contains($0.id.inode) }.isEmpty)
     }
 
+    @Test func dockerSandboxKeysAreFound() throws {
+        // Docker keeps each container's namespace as a bind mount in /run/docker/netns/<key>;
+        // the same made here in a private folder, of a named namespace.
+        let named = try NamedNetworkNamespace()
+        defer { named.delete() }
+        let folder = "/tmp/pp-docker-netns-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let key = folder + "/1f2e3d4c5b6a"
+        try "".write(toFile: key, atomically: false, encoding: .utf8)
+        let mount = try ProcessResult.run(["mount", "--bind", named.path, key])
+        #expect(mount.status == 0, "\(mount.stderr)")
+        defer { _ = try? ProcessResult.run(["umount", key]) }
+
+        let inventory = NamespaceScanner(dockerDirectory: folder).scan()
+        let entry = try #require(inventory.namespaces.first { $0.id.inode == (try? named.inode) })
+        #expect(entry.dockerNames == ["1f2e3d4c5b6a"] && entry.names == [named.name])
+        #expect(entry.paths == [named.path, key].sorted())
+        #expect(inventory.stale == 0)
+    }
+
     @Test func unreadableEntriesAndLeftoversAreSkippedAndCounted() throws {
         // A /proc-like tree: process 42 has no ns/net (it exited meanwhile: skipped, not
         // counted), process 43's link is not a namespace (unreadable, counted), and the

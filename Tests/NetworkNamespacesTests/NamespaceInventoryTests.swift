@@ -62,7 +62,7 @@ import NetworkNamespaces
     }
 
     @Test func kernelThreadFlagFromRecordedStatLines() {
-        // Linux 6.18: kthreadd, a kworker, and a user process whose name has spaces and parens.
+        // Recorded on Linux 6.18: kthreadd, a kworker, bash.
         #expect(HostClues.isKernelThread(stat: "2 (kthreadd) S 0 0 0 0 -1 2129984 0 0 0 0 0 0 0 0 20 0 1 0 25 0 0 18446744073709551615 0 0 0 0 0 0 0 2147483647 0 1 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0\n") == true)
         #expect(HostClues.isKernelThread(stat: "10 (kworker/0:0H-kblockd) I 2 0 0 0 -1 69238880 0 0 0 0 0 22 0 0 0 -20 1 0 25 0 0 18446744073709551615 0 0 0 0 0 0 0 2147483647 0 1 0 0 17 0 0 0 0 0 0 0 0 0 0 0 0 0 0\n") == true)
         #expect(HostClues.isKernelThread(stat: "5448 (bash) S 5440 5448 5448 0 -1 4194560 10516 809589 0 22 2 5 1559 264 20 0 1 0 34431 5439488 1078 18446744073709551615 93953551986688 93953552776093 140733887291520 0 0 0 65536 4 1132560123 1 0 0 17 0 0 0 0 0 0 93953553009392 93953553057636 93953699708928 140733887294314 140733887294329 140733887294329 140733887295466 0\n") == false)

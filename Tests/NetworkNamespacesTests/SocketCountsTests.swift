@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import NetworkNamespaces
+import TestSupport
 
 @Suite struct SocketCountsTests {
     // Recorded on Linux 6.18 in a test namespace.
@@ -121,6 +122,18 @@ import NetworkNamespaces
         #expect(error.description.contains("hostPID: true"))
         #expect(PrivilegeError(missing: [.sysAdmin, .sysPtrace], detail: nil).description
             .hasPrefix("--collector.netns needs CAP_SYS_ADMIN and CAP_SYS_PTRACE, and this process lacks them."))
+    }
+
+    @Test func aProcessWithoutTheCapabilitiesFailsTheCheck() throws {
+        // A real unprivileged process (root dropped to nobody by setpriv): its status shows
+        // CapEff 0, and the check on it names both capabilities.
+        let process = try RunningProcess(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+                                          "sh", "-c", "echo dropped; exec sleep 600"])
+        defer { process.stop() }
+        _ = try process.waitForLine(startingWith: "dropped")
+        #expect(throws: PrivilegeError(missing: [.sysAdmin, .sysPtrace], detail: nil)) {
+            try NamespacePrivileges.check(statusPath: "/proc/\(process.pid)/status")
+        }
     }
 
     @Test func readsAStatusFile() throws {
