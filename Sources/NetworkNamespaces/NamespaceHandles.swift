@@ -9,11 +9,19 @@ public final class NamespaceHandles: Sendable {
         /// Namespaces whose handle failed in a way that would repeat (`setns` refused...): not
         /// tried again while they live.
         var failures: [NamespaceID: NamespaceError] = [:]
+        /// Who each namespace belongs to, from the cgroup of its lowest PID; read again while
+        /// it says nothing (a bind-mounted namespace may get its process later).
+        var identities: [NamespaceID: WorkloadIdentity] = [:]
     }
 
     private let state = Mutex(State())
 
-    public init() {}
+    private let procRoot: String
+
+    /// - Parameter procRoot: where `/proc/PID/cgroup` files are read (tests may point elsewhere).
+    public init(procRoot: String = "/proc") {
+        self.procRoot = procRoot
+    }
 
     /// What one refresh changed.
     public struct Refresh: Sendable {
@@ -37,6 +45,10 @@ public final class NamespaceHandles: Sendable {
                 refresh.closed.append(id)
             }
             state.failures = state.failures.filter { live.contains($0.key) }
+            state.identities = state.identities.filter { live.contains($0.key) }
+            for namespace in inventory.namespaces where state.identities[namespace.id]?.isEmpty ?? true {
+                state.identities[namespace.id] = namespace.processID.map { WorkloadIdentity.read(pid: $0, procRoot: procRoot) } ?? WorkloadIdentity()
+            }
             let targets = inventory.namespaces
                 .filter { state.handles[$0.id] == nil && state.failures[$0.id] == nil }
                 .map(NamespaceEntry.Target.init)
@@ -59,6 +71,11 @@ public final class NamespaceHandles: Sendable {
     /// The handle of `id`, nil when it has none (not discovered yet, or failed).
     public func handle(for id: NamespaceID) -> NamespaceHandle? {
         state.withLock { $0.handles[id] }
+    }
+
+    /// The pod and container of `id`, empty when unknown or not discovered.
+    public func identity(for id: NamespaceID) -> WorkloadIdentity {
+        state.withLock { $0.identities[id] } ?? WorkloadIdentity()
     }
 
     /// The namespaces that have a handle, sorted.
