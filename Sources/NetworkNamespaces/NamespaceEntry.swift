@@ -89,8 +89,9 @@ public enum NamespaceEntry {
             }
             results.append(Result { () throws(NamespaceError) in try NamespaceHandle(madeHereFor: target.id) })
             guard pp_enter_network_namespace(home.rawValue) == 0 else {
+                // The handle just made is sound (made inside its namespace); the thread is not:
+                // it makes nothing more and ends here.
                 let failure = NamespaceError.returnFailed(errno: Errno(rawValue: errno))
-                results = results.dropLast() + [.failure(failure)]
                 while results.count < targets.count { results.append(.failure(failure)) }
                 return results
             }

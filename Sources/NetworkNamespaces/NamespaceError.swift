@@ -10,7 +10,8 @@ public enum NamespaceError: Error, Sendable, Equatable, CustomStringConvertible 
     case open(path: String, errno: Errno)
     /// `setns` into the namespace failed (`EPERM` without `CAP_SYS_ADMIN`).
     case enter(NamespaceID, errno: Errno)
-    /// The entering thread could not return to its own namespace; it stopped there.
+    /// The entering thread could not return to its own namespace and ended; the namespaces it
+    /// had not entered yet get this (a fresh thread tries them at the next refresh).
     case returnFailed(errno: Errno)
     /// The entering thread could not be started.
     case thread(errno: Errno)
@@ -38,7 +39,7 @@ public enum NamespaceError: Error, Sendable, Equatable, CustomStringConvertible 
     /// a failure that will repeat while the namespace lives.
     public var isTransient: Bool {
         switch self {
-        case .vanished, .open, .thread: true
+        case .vanished, .open, .thread, .returnFailed: true
         default: false
         }
     }
