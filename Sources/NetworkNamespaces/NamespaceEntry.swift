@@ -29,9 +29,10 @@ public enum NamespaceEntry {
         }
 
         /// The namespace a path shows now: `/run/netns/NAME`, `/proc/PID/ns/net`, a Docker
-        /// sandbox key (for `report --netns` and probes); nil when it shows none.
+        /// sandbox key (for `report --netns` and probes); nil when it shows none (absent, or not
+        /// a namespace file).
         public init?(path: String) {
-            guard let id = NamespaceScanner.identify(path) else { return nil }
+            guard pp_is_namespace_file(path) == 1, let id = NamespaceScanner.identify(path) else { return nil }
             self.init(id: id, paths: [path])
         }
     }

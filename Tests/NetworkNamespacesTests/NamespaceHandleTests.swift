@@ -128,6 +128,8 @@ import TestSupport
         let handle = try NamespaceEntry.makeHandles([target])[0].get()
         #expect(try handle.range().limit == 10)
         #expect(NamespaceEntry.Target(path: "/run/netns/pp-test-absent-\(getpid())") == nil)
+        #expect(NamespaceEntry.Target(path: "/etc/hostname") == nil)
+        #expect(NamespaceEntry.Target(path: "/proc/self/ns/net")?.id == NamespaceScanner.identify("/proc/self/ns/net"))
     }
 
     static func setting(_ name: String, _ handle: NamespaceHandle) -> Double? {
