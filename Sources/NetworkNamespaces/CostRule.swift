@@ -41,8 +41,8 @@ public enum CostRule {
 
     static func figures(sockets: Int, limit: Int) -> Figures {
         guard limit > 0 else { return .exact }
-        // In integers, so the threshold is exact: sockets > limit * 10 / 100.
-        if sockets * 100 > limit * exactPercent { return .exact }
+        // In integers, so the threshold is exact: sockets > limit × 10% ⟺ sockets > ⌊limit × 10 / 100⌋.
+        if sockets > limit * exactPercent / 100 { return .exact }
         return .bound(Double(sockets) / Double(limit))
     }
 }

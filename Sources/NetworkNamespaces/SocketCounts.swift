@@ -51,7 +51,9 @@ public struct SocketCounts: Sendable, Equatable {
             var values: [String: Int] = [:]
             var index = 0
             while index + 1 < words.count {
-                if let value = Int(words[index + 1]), value >= 0 { values[String(words[index])] = value }
+                // The kernel's counters are ints; anything larger is not a count (and could
+                // overflow the sums).
+                if let value = Int(words[index + 1]), (0...Int(UInt32.max)).contains(value) { values[String(words[index])] = value }
                 index += 2
             }
             table[String(line[..<colon])] = values

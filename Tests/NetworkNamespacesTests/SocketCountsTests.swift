@@ -40,6 +40,9 @@ import TestSupport
         #expect(throws: SocketCountsError.missing(line: "UDP", field: "inuse")) {
             try SocketCounts.parse(sockstat: "TCP: inuse 1 tw 0\nUDP: inuse x\n", sockstat6: Self.sockstat6)
         }
+        #expect(throws: SocketCountsError.missing(line: "TCP", field: "inuse")) {
+            try SocketCounts.parse(sockstat: "TCP: inuse 9223372036854775807 tw 0\nUDP: inuse 1\n", sockstat6: Self.sockstat6)
+        }
     }
 }
 
