@@ -12,7 +12,7 @@
 //   ConnectX -> SockDiag, SystemCalls         userspace connectx() for TCP and UDP
 //   HTTPServer -> CMicroHTTPD, CZlib, SocketModel   embedded HTTP server (SocketModel: the endpoint grammar)
 //   Probes -> ConnectX, SockDiag, Metrics, SystemCalls   active probes and their YAML config
-//   Snapshotting -> PortPressure, SockDiag    the snapshot pipeline (live kernel or recording): report and serve
+//   Snapshotting -> PortPressure, SockDiag, NetworkNamespaces   the snapshot pipeline (live kernel or recording): report and serve
 //   NetworkNamespaces -> SockDiag, SystemCalls   every network namespace: discovery, per-namespace handles, identity
 //   Exporter -> Snapshotting, Metrics, Probes, HTTPServer, SystemCalls   collectors (own metrics included), scrapes, routes
 //   portpressure (executable)                 argument parsing and wiring only
@@ -70,18 +70,18 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
-        .target(name: "Snapshotting", dependencies: ["PortPressure", "SockDiag", "SocketModel"]),
+        .target(name: "Snapshotting", dependencies: ["PortPressure", "SockDiag", "SocketModel", "NetworkNamespaces"]),
         .target(
             name: "Exporter",
             dependencies: [
-                "Snapshotting", "SockDiag", "SocketModel", "PortPressure", "Metrics", "Probes", "HTTPServer", "SystemCalls",
+                "Snapshotting", "NetworkNamespaces", "SockDiag", "SocketModel", "PortPressure", "Metrics", "Probes", "HTTPServer", "SystemCalls",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .executableTarget(
             name: "portpressure",
             dependencies: [
-                "Exporter", "Snapshotting", "PortPressure", "SockDiag", "SocketModel", "ConnectX", "Probes", "HTTPServer",
+                "Exporter", "Snapshotting", "NetworkNamespaces", "PortPressure", "SockDiag", "SocketModel", "ConnectX", "Probes", "HTTPServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "SystemPackage", package: "swift-system"),

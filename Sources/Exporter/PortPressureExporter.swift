@@ -34,10 +34,14 @@ public final class PortPressureExporter: Sendable {
         public var exporterMetrics: Bool
         public var version: String
         public var revision: String
+        /// The exporter's own namespace, or every namespace of the host.
+        public var namespaces: NamespaceMode
 
         public init(collectors: [any Collector], analysis: AnalysisOptions = AnalysisOptions(),
-                    exporterMetrics: Bool = true, version: String, revision: String = "unknown") {
+                    exporterMetrics: Bool = true, version: String, revision: String = "unknown",
+                    namespaces: NamespaceMode = .own(netns: "")) {
             self.collectors = collectors
+            self.namespaces = namespaces
             self.analysis = analysis
             self.exporterMetrics = exporterMetrics
             self.version = version
@@ -58,11 +62,12 @@ public final class PortPressureExporter: Sendable {
         self.logger = logger
         let collectors = configuration.collectors
         let analysis = configuration.analysis
+        let mode = configuration.namespaces
         let exporterMetrics = configuration.exporterMetrics
             ? ExporterMetricsCollector(version: configuration.version, revision: configuration.revision) : nil
         coordinator = ScrapeCoordinator { selection in
             Self.collect(collectors.filter { selection.contains($0.name) }, exporterMetrics: exporterMetrics,
-                         source: source, analysis: analysis)
+                         source: source, analysis: analysis, mode: mode)
         }
     }
 
@@ -98,8 +103,8 @@ public final class PortPressureExporter: Sendable {
 
     /// One collection: every I/O of a scrape happens here, before anything is rendered.
     private static func collect(_ collectors: [any Collector], exporterMetrics: ExporterMetricsCollector?,
-                                source: any SnapshotSource, analysis: AnalysisOptions) -> ScrapeResult {
-        let scrape = Scrape(source: source, options: analysis)
+                                source: any SnapshotSource, analysis: AnalysisOptions, mode: NamespaceMode) -> ScrapeResult {
+        let scrape = Scrape(source: source, options: analysis, mode: mode)
         var results: [CollectorResult] = []
         for collector in collectors {
             let start = ContinuousClock.now
@@ -112,7 +117,7 @@ public final class PortPressureExporter: Sendable {
         }
         var result = ScrapeResult(collectors: results, snapshot: scrape.takenSnapshot)
         if let exporterMetrics {
-            exporterMetrics.countDumpRetries(scrape.takenSnapshot?.statistics.retries ?? 0)
+            exporterMetrics.countDumpRetries((scrape.takenSnapshot?.statistics.retries ?? 0) + (scrape.takenNamespaces?.dumpRetries ?? 0))
             result.exporterFamilies = (try? exporterMetrics.collect(scrape)) ?? []
         }
         return result

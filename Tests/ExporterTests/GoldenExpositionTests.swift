@@ -31,19 +31,19 @@ import Testing
         func value(_ series: String) -> Double? {
             text.split(separator: "\n").first { $0.hasPrefix(series + " ") }.flatMap { Double($0.split(separator: " ").last!) }
         }
-        #expect(value("portpressure_ephemeral_ports_limit") == 91)
-        #expect(value("portpressure_ephemeral_ports_reserved") == 10)
+        #expect(value(#"portpressure_ephemeral_ports_limit{netns="4026531840"}"#) == 91)
+        #expect(value(#"portpressure_ephemeral_ports_reserved{netns="4026531840"}"#) == 10)
         // On 127.0.0.1: tcp 20 + tcp-bind 3 + tcp-bind-noport 2 (a port from connect()) + tcp-timewait 3 + tcp-bound 1.
-        #expect(value(#"portpressure_ephemeral_ports_used{proto="tcp",family="ipv4",local_address="127.0.0.1"}"#) == 29)
-        #expect(value(#"portpressure_bound_ephemeral_ports{proto="tcp",family="ipv4",local_address="127.0.0.1"}"#) == 1)
-        #expect(value(#"portpressure_sockets{proto="tcp",family="ipv4",state="time_wait"}"#) == 3)
-        #expect(value(#"portpressure_sockets{proto="tcp",family="ipv4",state="bound_inactive"}"#) == 1)
-        #expect(value(#"portpressure_sockets{proto="tcp",family="ipv4",state="listen"}"#) == 1)
-        #expect(value(#"portpressure_sockets{proto="udp",family="ipv4",state="established"}"#) == 4)
-        #expect(value(#"portpressure_sockets{proto="udp",family="ipv4",state="unconnected"}"#) == 2)
-        #expect(value(#"portpressure_udp_duplicate_tuples{family="ipv6"}"#) == 2)
-        #expect(value(#"portpressure_udp_overshadowed_sockets{family="ipv6"}"#) == 2)
-        #expect(value(#"portpressure_destination_ephemeral_ports_used{proto="tcp",family="ipv4",local_address="127.0.0.1",remote_address="127.0.0.1",remote_port="8080"}"#) == 28)
-        #expect(value(#"portpressure_destination_ephemeral_ports_used{proto="tcp",family="ipv6",local_address="::1",remote_address="::1",remote_port="8443"}"#) == 3)
+        #expect(value(#"portpressure_ephemeral_ports_used{netns="4026531840",proto="tcp",family="ipv4",local_address="127.0.0.1"}"#) == 29)
+        #expect(value(#"portpressure_bound_ephemeral_ports{netns="4026531840",proto="tcp",family="ipv4",local_address="127.0.0.1"}"#) == 1)
+        #expect(value(#"portpressure_sockets{netns="4026531840",proto="tcp",family="ipv4",state="time_wait"}"#) == 3)
+        #expect(value(#"portpressure_sockets{netns="4026531840",proto="tcp",family="ipv4",state="bound_inactive"}"#) == 1)
+        #expect(value(#"portpressure_sockets{netns="4026531840",proto="tcp",family="ipv4",state="listen"}"#) == 1)
+        #expect(value(#"portpressure_sockets{netns="4026531840",proto="udp",family="ipv4",state="established"}"#) == 4)
+        #expect(value(#"portpressure_sockets{netns="4026531840",proto="udp",family="ipv4",state="unconnected"}"#) == 2)
+        #expect(value(#"portpressure_udp_duplicate_tuples{netns="4026531840",family="ipv6"}"#) == 2)
+        #expect(value(#"portpressure_udp_overshadowed_sockets{netns="4026531840",family="ipv6"}"#) == 2)
+        #expect(value(#"portpressure_destination_ephemeral_ports_used{netns="4026531840",proto="tcp",family="ipv4",local_address="127.0.0.1",remote_address="127.0.0.1",remote_port="8080"}"#) == 28)
+        #expect(value(#"portpressure_destination_ephemeral_ports_used{netns="4026531840",proto="tcp",family="ipv6",local_address="::1",remote_address="::1",remote_port="8443"}"#) == 3)
     }
 }

@@ -12,9 +12,11 @@ public struct KernelSettingsCollector: Collector {
     public func collect(_ scrape: Scrape) throws -> [MetricFamily] {
         var family = MetricFamily(name: "portpressure_kernel_setting",
                                   help: "Kernel settings that govern ephemeral port reuse, by sysctl name (those the kernel has).",
-                                  type: .gauge, labelNames: ["name"])
-        for setting in KernelSettings.current(procSys: procSys) {
-            family.append(setting.value, setting.name)
+                                  type: .gauge, labelNames: ["netns", "name"])
+        for scope in scrape.scopes() {
+            for setting in scope.kernelSettings(procSys: procSys) {
+                family.append(setting.value, scope.netns, setting.name)
+            }
         }
         return [family]
     }

@@ -9,14 +9,10 @@ public struct SocketsCollector: Collector {
     public init() {}
 
     public func collect(_ scrape: Scrape) throws -> [MetricFamily] {
-        let snapshot = try scrape.socketSnapshot().snapshot
-        let sourceLabels = ["proto", "family", "local_address"]
+        let sourceLabels = ["netns", "proto", "family", "local_address"]
 
         var sockets = MetricFamily(name: "portpressure_sockets", help: "Sockets by protocol, address family and state.",
-                                   type: .gauge, labelNames: ["proto", "family", "state"])
-        for count in snapshot.sockets {
-            sockets.append(Double(count.count), count.proto.name, count.family.name, count.state)
-        }
+                                   type: .gauge, labelNames: ["netns", "proto", "family", "state"])
 
         var used = MetricFamily(name: "portpressure_ephemeral_ports_used",
                                 help: "Distinct local ports inside the ephemeral range (and not reserved) held by sockets on this local address.",
@@ -36,24 +32,29 @@ public struct SocketsCollector: Collector {
         var destinations = MetricFamily(name: "portpressure_destination_ephemeral_ports_used",
                                         help: "Ephemeral ports used toward one destination from one local address; the busiest destinations per local address only (--collector.sockets.top-destinations).",
                                         type: .gauge, labelNames: sourceLabels + ["remote_address", "remote_port"])
-        for source in snapshot.sources {
-            let labels = [source.proto.name, source.family.name, source.localAddress.description]
-            used.append(Double(source.portsUsed), labelValues: labels)
-            holders.append(Double(source.sockets), labelValues: labels)
-            bound.append(Double(source.boundPorts), labelValues: labels)
-            destinationMax.append(Double(source.maxDestinationPortsUsed), labelValues: labels)
-            destinationCount.append(Double(source.destinationCount), labelValues: labels)
-            for destination in source.topDestinations {
-                destinations.append(Double(destination.portsUsed),
-                                    labelValues: labels + [destination.remoteAddress.description, String(destination.remotePort)])
-            }
-        }
-
         var owners = MetricFamily(name: "portpressure_owner_ephemeral_ports_used",
                                   help: "Ephemeral ports used per owner (uid and cgroup v2 path; empty when the kernel reports none, as for TIME_WAIT); the top owners only (--collector.sockets.top-owners).",
-                                  type: .gauge, labelNames: ["proto", "uid", "cgroup"])
-        for owner in snapshot.owners {
-            owners.append(Double(owner.portsUsed), owner.proto.name, owner.uid.map(String.init) ?? "", owner.cgroupPath ?? "")
+                                  type: .gauge, labelNames: ["netns", "proto", "uid", "cgroup"])
+        for scope in scrape.scopes() {
+            let snapshot = try scope.snapshot()
+            for count in snapshot.sockets where scope.exact.contains(count.proto) {
+                sockets.append(Double(count.count), scope.netns, count.proto.name, count.family.name, count.state)
+            }
+            for source in snapshot.sources where scope.exact.contains(source.proto) {
+                let labels = [scope.netns, source.proto.name, source.family.name, source.localAddress.description]
+                used.append(Double(source.portsUsed), labelValues: labels)
+                holders.append(Double(source.sockets), labelValues: labels)
+                bound.append(Double(source.boundPorts), labelValues: labels)
+                destinationMax.append(Double(source.maxDestinationPortsUsed), labelValues: labels)
+                destinationCount.append(Double(source.destinationCount), labelValues: labels)
+                for destination in source.topDestinations {
+                    destinations.append(Double(destination.portsUsed),
+                                        labelValues: labels + [destination.remoteAddress.description, String(destination.remotePort)])
+                }
+            }
+            for owner in snapshot.owners where scope.exact.contains(owner.proto) {
+                owners.append(Double(owner.portsUsed), scope.netns, owner.proto.name, owner.uid.map(String.init) ?? "", owner.cgroupPath ?? "")
+            }
         }
         return [sockets, used, holders, bound, destinationMax, destinationCount, destinations, owners]
     }

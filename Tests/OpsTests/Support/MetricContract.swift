@@ -1,26 +1,39 @@
 /// The exporter's metric names and labels as issues 3 (serve) and 5 (probes) define them: the
-/// contract the dashboards and alerts are built on. Target labels (`job`, `instance`) come from
+/// contract the dashboards and alerts are built on. Issue 10 adds `netns` (the namespace's inode) to
+/// every namespace-scoped family and the `portpressure_netns_*` families of `--collector.netns`. Target labels (`job`, `instance`) come from
 /// Prometheus and are allowed on every series.
 enum MetricContract {
     static let targetLabels: Set<String> = ["job", "instance"]
 
     static let labels: [String: Set<String>] = [
-        "portpressure_ephemeral_port_range_low": [],
-        "portpressure_ephemeral_port_range_high": [],
-        "portpressure_ephemeral_ports_reserved": [],
-        "portpressure_ephemeral_ports_limit": [],
-        "portpressure_sockets": ["proto", "family", "state"],
-        "portpressure_ephemeral_ports_used": ["proto", "family", "local_address"],
-        "portpressure_ephemeral_port_sockets": ["proto", "family", "local_address"],
-        "portpressure_bound_ephemeral_ports": ["proto", "family", "local_address"],
-        "portpressure_destination_ephemeral_ports_used": ["proto", "family", "local_address", "remote_address", "remote_port"],
-        "portpressure_destination_ephemeral_ports_max": ["proto", "family", "local_address"],
-        "portpressure_destinations": ["proto", "family", "local_address"],
-        "portpressure_udp_duplicate_tuples": ["family"],
-        "portpressure_udp_overshadowed_sockets": ["family"],
-        "portpressure_udp_duplicate_tuple_sockets": ["family", "local_address", "local_port", "remote_address", "remote_port"],
-        "portpressure_owner_ephemeral_ports_used": ["proto", "uid", "cgroup"],
-        "portpressure_kernel_setting": ["name"],
+        "portpressure_ephemeral_port_range_low": ["netns"],
+        "portpressure_ephemeral_port_range_high": ["netns"],
+        "portpressure_ephemeral_ports_reserved": ["netns"],
+        "portpressure_ephemeral_ports_limit": ["netns"],
+        "portpressure_sockets": ["netns", "proto", "family", "state"],
+        "portpressure_ephemeral_ports_used": ["netns", "proto", "family", "local_address"],
+        "portpressure_ephemeral_port_sockets": ["netns", "proto", "family", "local_address"],
+        "portpressure_bound_ephemeral_ports": ["netns", "proto", "family", "local_address"],
+        "portpressure_destination_ephemeral_ports_used": ["netns", "proto", "family", "local_address", "remote_address", "remote_port"],
+        "portpressure_destination_ephemeral_ports_max": ["netns", "proto", "family", "local_address"],
+        "portpressure_destinations": ["netns", "proto", "family", "local_address"],
+        "portpressure_udp_duplicate_tuples": ["netns", "family"],
+        "portpressure_udp_overshadowed_sockets": ["netns", "family"],
+        "portpressure_udp_duplicate_tuple_sockets": ["netns", "family", "local_address", "local_port", "remote_address", "remote_port"],
+        "portpressure_owner_ephemeral_ports_used": ["netns", "proto", "uid", "cgroup"],
+        "portpressure_kernel_setting": ["netns", "name"],
+        // --collector.netns: every network namespace of the host.
+        "portpressure_netns_info": ["netns", "name", "pod_uid", "container_id", "runtime"],
+        "portpressure_netns_figures_exact": ["netns", "proto"],
+        "portpressure_netns_pressure_bound_ratio": ["netns", "proto"],
+        "portpressure_netns_pressure_ratio": ["netns", "proto"],
+        "portpressure_netns_sockets": ["netns", "proto"],
+        "portpressure_netns_namespaces": [],
+        "portpressure_netns_exported_namespaces": [],
+        "portpressure_netns_unmeasured_namespaces": [],
+        "portpressure_netns_dump_failures": [],
+        "portpressure_netns_unreadable_entries": [],
+        "portpressure_netns_stale_entries": [],
         "portpressure_scrape_collector_success": ["collector"],
         "portpressure_scrape_collector_duration_seconds": ["collector"],
         "portpressure_sock_diag_dump_retries_total": [],
