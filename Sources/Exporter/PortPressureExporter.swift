@@ -23,6 +23,8 @@ public struct ScrapeResult: Sendable {
     public var snapshot: TakenSnapshot?
     /// The exporter's own metrics (`ExporterMetricsCollector`); empty when disabled.
     public var exporterFamilies: [MetricFamily] = []
+    /// Every namespace, when `--collector.netns` took them in this scrape.
+    public var namespaces: NamespacesSnapshot?
 }
 
 /// The exporter: enabled collectors, scrape coordination and the exposition of a scrape.
@@ -53,6 +55,8 @@ public final class PortPressureExporter: Sendable {
     private let logger: Logger
     /// The last error of each collector, to log once per change of state.
     private let lastErrors = Mutex<[String: String]>([:])
+    /// Namespaces that could not be measured (or dumped) at the previous scrape, and why.
+    private let namespaceProblems = Mutex<[UInt64: String]>([:])
     /// Duplicate UDP tuples seen in the previous snapshot, to log new ones.
     private let knownDuplicates = Mutex<Set<FourTuple>?>(nil)
     private let coordinator: ScrapeCoordinator<ScrapeResult>
@@ -116,6 +120,7 @@ public final class PortPressureExporter: Sendable {
             results.append(CollectorResult(name: collector.name, families: families, error: error, durationSeconds: seconds))
         }
         var result = ScrapeResult(collectors: results, snapshot: scrape.takenSnapshot)
+        result.namespaces = scrape.takenNamespaces
         if let exporterMetrics {
             exporterMetrics.countDumpRetries((scrape.takenSnapshot?.statistics.retries ?? 0) + (scrape.takenNamespaces?.dumpRetries ?? 0))
             result.exporterFamilies = (try? exporterMetrics.collect(scrape)) ?? []
@@ -141,6 +146,7 @@ public final class PortPressureExporter: Sendable {
                 logger.info("collector recovered", metadata: ["collector": "\(name)"])
             }
         }
+        if let namespaces = result.namespaces { observe(namespaces) }
         guard let snapshot = result.snapshot?.snapshot else { return }
         let current = Set(snapshot.udpDuplicates.map(\.tuple))
         let previous = knownDuplicates.withLock { known in
@@ -156,6 +162,24 @@ public final class PortPressureExporter: Sendable {
                 "family": "\(duplicate.family.name)",
                 "sockets": "\(sockets.joined(separator: "; "))",
             ])
+        }
+    }
+
+    /// Logs a namespace that cannot be measured or dumped once when it starts failing, and
+    /// once when it recovers or is gone.
+    private func observe(_ namespaces: NamespacesSnapshot) {
+        var now: [UInt64: String] = [:]
+        for (id, error) in namespaces.failures { now[id.inode] = "not measured: \(error)" }
+        for (id, error) in namespaces.dumpFailures { now[id.inode] = "dump failed, bounds exported: \(error)" }
+        let before = namespaceProblems.withLock { known in
+            defer { known = now }
+            return known
+        }
+        for (netns, problem) in now.sorted(by: { $0.key < $1.key }) where before[netns] != problem {
+            logger.warning("network namespace skipped", metadata: ["netns": "\(netns)", "err": "\(problem)"])
+        }
+        for netns in before.keys.sorted() where now[netns] == nil {
+            logger.info("network namespace no longer failing (measured again, or gone)", metadata: ["netns": "\(netns)"])
         }
     }
 }
