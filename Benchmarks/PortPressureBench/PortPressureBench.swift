@@ -23,6 +23,8 @@ struct PortPressureBench {
         var port: UInt16 = 9900
         /// Print VmRSS every this many scrapes (0: only at 1, 100 and the last).
         var traceRSS = 0
+        /// With N > 0: the every-namespace comparison only (`NamespacesBench.swift`).
+        var namespaces = 0
     }
 
     static func main() {
@@ -41,6 +43,7 @@ struct PortPressureBench {
             case "--bin": options.bin = value
             case "--port": options.port = number(UInt16.self)
             case "--trace-rss": options.traceRSS = number(Int.self)
+            case "--namespaces": options.namespaces = number(Int.self)
             default: usage("unknown flag \(flag)")
             }
         }
@@ -48,6 +51,7 @@ struct PortPressureBench {
             usage("--sockets ≥ 1000, --repetitions ≥ 1, --scrapes ≥ 100")
         }
         do {
+            if options.namespaces > 0 { return try runNamespaces(options, namespaces: options.namespaces) }
             try run(options)
         } catch {
             print("portpressure-bench: \(error)")
@@ -56,7 +60,7 @@ struct PortPressureBench {
     }
 
     static func usage(_ message: String) -> Never {
-        print("portpressure-bench: \(message)\nusage: portpressure-bench --bin DIR [--sockets N] [--repetitions N] [--scrapes N] [--port P] [--trace-rss N] (inside unshare -n)")
+        print("portpressure-bench: \(message)\nusage: portpressure-bench --bin DIR [--sockets N] [--repetitions N] [--scrapes N] [--port P] [--trace-rss N] [--namespaces N] (inside unshare -n)")
         exit(2)
     }
 
