@@ -2,6 +2,7 @@ import NetworkNamespaces
 import PortPressure
 import SockDiag
 import SocketModel
+import Synchronization
 
 /// Every network namespace of the host at one moment (`serve --collector.netns`,
 /// `report --all-namespaces`).
@@ -53,6 +54,9 @@ public final class NamespacesSnapshotter: Sendable {
     private let scanner: NamespaceScanner
     private let handles: NamespaceHandles
     private let cgroups: CgroupPathResolver
+    /// Each dumped namespace's pipeline, kept while it lives so its analyzer's tables are reused
+    /// from one scrape to the next (as the own namespace's are).
+    private let snapshotters = Mutex<[NamespaceID: HostSnapshotter]>([:])
 
     public init(scanner: NamespaceScanner = NamespaceScanner(), handles: NamespaceHandles = NamespaceHandles(),
                 cgroups: CgroupPathResolver = CgroupPathResolver()) {
@@ -90,7 +94,12 @@ public final class NamespacesSnapshotter: Sendable {
             var snapshot = PortPressureAnalyzer(range: figures.range, options: options).finish()
             let exact = Set([TransportProtocol.tcp, .udp].filter { Self.figures(decision, $0) == .exact })
             if !exact.isEmpty {
-                let snapshotter = Self.snapshotter(handle, cgroups: cgroups, protocols: exact, range: figures.range)
+                let snapshotter = snapshotters.withLock { kept in
+                    if let snapshotter = kept[reading.namespace.id], snapshotter.protocols == exact { return snapshotter }
+                    let made = Self.snapshotter(handle, cgroups: cgroups, protocols: exact)
+                    kept[reading.namespace.id] = made
+                    return made
+                }
                 do {
                     let taken = try snapshotter.take(options: options, range: figures.range)
                     snapshot = taken.snapshot
@@ -116,6 +125,8 @@ public final class NamespacesSnapshotter: Sendable {
                 snapshot: snapshot)
             measured.append(MeasuredNamespace(summary: summary, kernelSettings: []))
         }
+        let live = Set(readings.map(\.namespace.id))
+        snapshotters.withLock { kept in kept = kept.filter { live.contains($0.key) } }
         // Highest pressure first (exact where dumped, the bound elsewhere), ties by inode.
         let ranking = NamespaceRanking.select(
             measured.map { NamespacePressure(id: NamespaceID(device: 0, inode: $0.summary.netns), pressure: $0.summary.pressure) },
@@ -138,9 +149,8 @@ public final class NamespacesSnapshotter: Sendable {
     /// The snapshot pipeline of one namespace through its handle: its own SOCK_DIAG socket and
     /// its kept `/proc/sys` files (`report --netns`, and each dumped namespace of a pass).
     public static func snapshotter(_ handle: NamespaceHandle, cgroups: CgroupPathResolver = CgroupPathResolver(),
-                                   protocols: Set<TransportProtocol> = [.tcp, .udp], range: EphemeralRange? = nil) -> HostSnapshotter {
+                                   protocols: Set<TransportProtocol> = [.tcp, .udp]) -> HostSnapshotter {
         HostSnapshotter(client: handle.sockDiag, cgroups: cgroups, protocols: protocols) { () throws(SnapshotError) in
-            if let range { return range }
             do throws(NamespaceError) { return try handle.range() } catch { throw .namespace(error) }
         }
     }
