@@ -11,7 +11,7 @@
 //   Metrics                                   Prometheus exposition writer and process_* parsing (pure: no C, no I/O)
 //   ConnectX -> SockDiag, SystemCalls         userspace connectx() for TCP and UDP
 //   HTTPServer -> CMicroHTTPD, CZlib, SocketModel   embedded HTTP server (SocketModel: the endpoint grammar)
-//   Probes -> ConnectX, SockDiag, Metrics, SystemCalls   active probes and their YAML config
+//   Probes -> ConnectX, NetworkNamespaces, SockDiag, Metrics, SystemCalls   active probes (in any namespace) and their YAML config
 //   Snapshotting -> PortPressure, SockDiag, NetworkNamespaces   the snapshot pipeline (live kernel or recording): report and serve
 //   NetworkNamespaces -> SockDiag, SystemCalls   every network namespace: discovery, per-namespace handles, identity
 //   Exporter -> Snapshotting, Metrics, Probes, HTTPServer, SystemCalls   collectors (own metrics included), scrapes, routes
@@ -64,7 +64,7 @@ let package = Package(
         .target(
             name: "Probes",
             dependencies: [
-                "ConnectX", "SockDiag", "SocketModel", "Metrics", "SystemCalls",
+                "ConnectX", "NetworkNamespaces", "SockDiag", "SocketModel", "Metrics", "SystemCalls",
                 .product(name: "SystemPackage", package: "swift-system"),
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "Logging", package: "swift-log"),

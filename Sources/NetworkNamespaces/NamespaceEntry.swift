@@ -28,6 +28,13 @@ public enum NamespaceEntry {
             self.init(id: namespace.id, paths: namespace.paths)
         }
 
+        /// The file of the namespace a user names: a PID (`/proc/PID/ns/net`), a path (kept),
+        /// or an `ip netns` name (`/run/netns/NAME`). For `report --netns` and probes' `netns`.
+        public static func path(naming argument: String) -> String {
+            if !argument.isEmpty && argument.allSatisfy(\.isNumber) { return "/proc/\(argument)/ns/net" }
+            return argument.contains("/") ? argument : "/run/netns/" + argument
+        }
+
         /// The namespace a path shows now: `/run/netns/NAME`, `/proc/PID/ns/net`, a Docker
         /// sandbox key (for `report --netns` and probes); nil when it shows none (absent, or not
         /// a namespace file).

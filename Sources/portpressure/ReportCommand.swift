@@ -90,8 +90,7 @@ struct ReportCommand: ParsableCommand {
 
     /// The handle of the namespace `--netns` names: `/run/netns/NAME`, a path, or `/proc/PID/ns/net`.
     private static func handle(_ argument: String) throws -> NamespaceHandle {
-        let path = argument.allSatisfy(\.isNumber) ? "/proc/\(argument)/ns/net"
-            : argument.contains("/") ? argument : "/run/netns/" + argument
+        let path = NamespaceEntry.Target.path(naming: argument)
         guard let target = NamespaceEntry.Target(path: path) else {
             throw ReportFailure("--netns \(argument): \(path) is not a network namespace (no such ip netns name, PID or namespace file)")
         }
