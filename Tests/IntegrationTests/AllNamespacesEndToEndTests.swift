@@ -242,6 +242,20 @@ extension EndToEnd {
             #expect(all.namespace(try namespaces[1].netns).series("portpressure_udp_duplicate_tuples").values.reduce(0, +) == 5)
             #expect(captured[2].allSatisfy { $0.family == .ipv6 } && !captured[2].isEmpty)
 
+            // --collector.netns.max 3: three namespaces in full, the highest pressure first; the
+            // number of all of them still exported.
+            let capped = try ServeProcess.start(in: home, port: 9113, extra: ["--collector.netns", "--collector.netns.max", "3"])
+            defer { capped.process.stop() }
+            let top = try Exposition(try home.run { try HTTPExchange.request("GET", "/metrics", port: 9113, timeout: 60) }.text)
+            let exported = Set(top.series("portpressure_netns_info").keys.compactMap { $0["netns"] })
+            #expect(exported.count == 3 && top.value("portpressure_netns_exported_namespaces") == 3)
+            #expect((top.value("portpressure_netns_namespaces") ?? 0) >= Double(namespaces.count + 2))
+            #expect(top.samples.allSatisfy { $0.labels["netns"].map(exported.contains) ?? true }, "only the exported namespaces' series")
+            let lowestKept = exported.compactMap { top.value("portpressure_netns_pressure_ratio", ["netns": $0, "proto": "tcp"]) }.min() ?? 0
+            // The hot namespace is kept, unless three others (other tests' namespaces) are hotter still.
+            let hotNetns = try namespaces[0].netns
+            #expect(exported.contains(hotNetns) || lowestKept >= hotPressure, "the hot namespace is among the top 3")
+
             // report --all-namespaces: one object per namespace, keyed by inode, ranked.
             let report = try home.spawn([BuiltProducts.path("portpressure"), "report", "--all-namespaces", "--format", "json"])
             #expect(report.status == 0, "\(report.stderr)")
