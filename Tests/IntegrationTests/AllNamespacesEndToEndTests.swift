@@ -167,6 +167,11 @@ extension EndToEnd {
             #expect(all.namespace(try namespaces[1].netns).series("portpressure_udp_duplicate_tuples").values.reduce(0, +) == 5)
             #expect(captured[2].allSatisfy { $0.family == .ipv6 } && !captured[2].isEmpty)
 
+            // The landing page lists the namespaces, named ones by name.
+            let page = try home.run { try HTTPExchange.request("GET", "/", port: 9110, timeout: 60) }
+            #expect(page.status == 200 && page.text.contains("<h2>Network namespaces</h2>"))
+            #expect(page.text.contains(try namespaces[0].netns), "the hottest test namespace is in the top 10")
+
             // --collector.netns.max 3: three namespaces in full, the highest pressure first; the
             // number of all of them still exported.
             let capped = try ServeProcess.start(in: home, port: 9113, extra: ["--collector.netns", "--collector.netns.max", "3"])
