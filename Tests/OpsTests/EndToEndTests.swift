@@ -274,6 +274,9 @@ struct EndToEndTests {
         for file in Repository.dashboards {
             let dashboard = try Repository.json(file)
             for query in DashboardLint.queries(in: dashboard) {
+                // The namespace table needs serve --collector.netns (root's capabilities); this
+                // exporter runs as nobody, in its own namespace only.
+                if "\(query)".contains("--collector.netns") { continue }
                 let expr = DashboardLint.substitute(query.expr, job: job, instance: instance, rateInterval: rateInterval)
                 do {
                     if try api.query(expr).isEmpty { empty.append("\(file) \(query): no data") }
