@@ -4,7 +4,7 @@
 //
 // Layering (each arrow is "imports"; data flows kernel -> records -> snapshot -> views;
 // docs/architecture.md draws it and follows one socket record through):
-//   SystemCalls -> swift-system               the one EINTR retry, whole-file reads, directory listing
+//   SystemCalls -> CSystemCalls, swift-system   the one EINTR retry, whole-file reads, directory listing, setns
 //   SocketModel                               pure values: addresses, the endpoint grammar, ranges, records
 //   SockDiag -> CMnl, SocketModel, SystemCalls   netlink SOCK_DIAG: dumps, lookups, recordings
 //   PortPressure -> SocketModel               one-pass analysis and report views (no C, no I/O)
@@ -13,8 +13,9 @@
 //   HTTPServer -> CMicroHTTPD, CZlib, CGnuTLS, CCrypt, SocketModel   embedded HTTP server, TLS, basic auth
 //   ConfigFile -> SystemCalls, Yams          reading a YAML configuration file (probes, web), once
 //   WebConfig -> HTTPServer, ConfigFile      --web.config.file (exporter-toolkit format)
-//   Probes -> ConnectX, SockDiag, Metrics, ConfigFile, SystemCalls   active probes and their YAML config
-//   Snapshotting -> PortPressure, SockDiag    the snapshot pipeline (live kernel or recording): report and serve
+//   Probes -> ConnectX, NetworkNamespaces, SockDiag, Metrics, ConfigFile, SystemCalls   active probes (in any namespace) and their YAML config
+//   Snapshotting -> PortPressure, SockDiag, NetworkNamespaces   the snapshot pipeline (live kernel or recording): report and serve
+//   NetworkNamespaces -> SockDiag, SystemCalls   every network namespace: discovery, per-namespace handles, identity
 //   Exporter -> Snapshotting, Metrics, Probes, HTTPServer, SystemCalls   collectors (own metrics included), scrapes, routes
 //   portpressure (executable)                 argument parsing and wiring only
 //   socketlab, Benchmarks/*                   socket populations and speed figures for tests
@@ -42,7 +43,9 @@ let package = Package(
         .systemLibrary(name: "CGnuTLS", pkgConfig: "gnutls", providers: [.apt(["libgnutls28-dev"])]),
         .systemLibrary(name: "CCrypt", pkgConfig: "libcrypt", providers: [.apt(["libcrypt-dev"])]),
 
-        .target(name: "SystemCalls", dependencies: [.product(name: "SystemPackage", package: "swift-system")]),
+        // setns() and statfs(), which Swift's Glibc module does not declare; for SystemCalls only.
+        .target(name: "CSystemCalls"),
+        .target(name: "SystemCalls", dependencies: ["CSystemCalls", .product(name: "SystemPackage", package: "swift-system")]),
         // Build facts (revision, branch, date) stamped by scripts/package-deb; "unknown" otherwise.
         .target(name: "CBuildStamp"),
         .target(name: "SocketModel"),
@@ -54,6 +57,10 @@ let package = Package(
         .target(name: "Metrics"),
         .target(
             name: "ConnectX",
+            dependencies: ["SockDiag", "SocketModel", "SystemCalls", .product(name: "SystemPackage", package: "swift-system")]
+        ),
+        .target(
+            name: "NetworkNamespaces",
             dependencies: ["SockDiag", "SocketModel", "SystemCalls", .product(name: "SystemPackage", package: "swift-system")]
         ),
         .target(
@@ -71,24 +78,24 @@ let package = Package(
         .target(
             name: "Probes",
             dependencies: [
-                "ConnectX", "SockDiag", "SocketModel", "Metrics", "SystemCalls", "ConfigFile",
+                "ConnectX", "NetworkNamespaces", "SockDiag", "SocketModel", "Metrics", "SystemCalls", "ConfigFile",
                 .product(name: "SystemPackage", package: "swift-system"),
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
-        .target(name: "Snapshotting", dependencies: ["PortPressure", "SockDiag", "SocketModel"]),
+        .target(name: "Snapshotting", dependencies: ["PortPressure", "SockDiag", "SocketModel", "NetworkNamespaces"]),
         .target(
             name: "Exporter",
             dependencies: [
-                "Snapshotting", "SockDiag", "SocketModel", "PortPressure", "Metrics", "Probes", "HTTPServer", "SystemCalls",
+                "Snapshotting", "NetworkNamespaces", "SockDiag", "SocketModel", "PortPressure", "Metrics", "Probes", "HTTPServer", "SystemCalls",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .executableTarget(
             name: "portpressure",
             dependencies: [
-                "Exporter", "Snapshotting", "PortPressure", "SockDiag", "SocketModel", "ConnectX", "Probes", "WebConfig", "HTTPServer", "CBuildStamp",
+                "Exporter", "Snapshotting", "NetworkNamespaces", "PortPressure", "SockDiag", "SocketModel", "ConnectX", "Probes", "WebConfig", "HTTPServer", "CBuildStamp",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "SystemPackage", package: "swift-system"),
@@ -116,6 +123,14 @@ let package = Package(
             path: "Benchmarks/ConnectXBenchmark"
         ),
 
+        // What discovering every network namespace costs per scrape, with 2,000 processes and 50
+        // namespaces it starts itself; Benchmarks/NamespaceDiscoveryBenchmark.sh runs it.
+        .executableTarget(
+            name: "NamespaceDiscoveryBenchmark",
+            dependencies: ["NetworkNamespaces"],
+            path: "Benchmarks/NamespaceDiscoveryBenchmark"
+        ),
+
         // Test helpers, each once: network-namespace thread, process runner, test sockets, HTTP
         // client, exposition parser, polling with a deadline, seeded generator, fixture paths.
         .target(name: "CTestSupport", path: "Tests/CTestSupport"),
@@ -135,6 +150,11 @@ let package = Package(
         .testTarget(name: "ConnectXTests", dependencies: ["ConnectX", "SockDiag", "SocketModel", "TestSupport", "ConnectXTestSupport"]),
         .testTarget(name: "HTTPServerTests", dependencies: ["HTTPServer", "TestSupport"]),
         .testTarget(name: "WebConfigTests", dependencies: ["WebConfig", "HTTPServer", "TestSupport"], resources: [.copy("Fixtures")]),
+        .testTarget(
+            name: "NetworkNamespacesTests",
+            dependencies: ["NetworkNamespaces", "SockDiag", "SocketModel", "TestSupport",
+                           .product(name: "SystemPackage", package: "swift-system")]
+        ),
         .testTarget(
             name: "ProbesTests",
             dependencies: ["Probes", "ConnectX", "SockDiag", "SocketModel", "Metrics", "TestSupport", "ConnectXTestSupport",

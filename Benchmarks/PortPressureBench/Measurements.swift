@@ -36,7 +36,8 @@ struct CountOnlyFloor {
 
 /// One HTTP/1.1 GET over loopback with `Connection: close`, read to the end. The client closes
 /// with a RST (SO_LINGER 0) so a thousand scrapes leave no TIME_WAIT behind.
-func httpGet(port: UInt16, path: String) throws -> (status: Int, bytes: Int) {
+/// With `keepBody`, the body's text is returned too (else empty: the timing reads and drops it).
+func httpGet(port: UInt16, path: String, keepBody: Bool = false) throws -> (status: Int, bytes: Int, text: String) {
     let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
     guard fd >= 0 else { throw BenchError("socket: \(String(cString: strerror(errno)))") }
     defer { close(fd) }
@@ -58,6 +59,7 @@ func httpGet(port: UInt16, path: String) throws -> (status: Int, bytes: Int) {
     }
     var buffer = [UInt8](repeating: 0, count: 256 * 1024)
     var head: [UInt8] = []
+    var kept: [UInt8] = []
     var total = 0
     while true {
         let n: Int
@@ -66,11 +68,12 @@ func httpGet(port: UInt16, path: String) throws -> (status: Int, bytes: Int) {
         } catch { throw BenchError("recv: \(error)") }
         if n == 0 { break }
         if head.count < 16 { head += buffer[0..<min(n, 16)] }
+        if keepBody { kept += buffer[0..<n] }
         total += n
     }
     // "HTTP/1.1 200 ..."
     let statusText = String(decoding: head.dropFirst(9).prefix(3), as: UTF8.self)
-    return (Int(statusText) ?? 0, total)
+    return (Int(statusText) ?? 0, total, String(decoding: kept, as: UTF8.self))
 }
 
 /// VmRSS and VmHWM of a process, in bytes, from /proc/<pid>/status.

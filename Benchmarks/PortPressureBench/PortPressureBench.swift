@@ -27,6 +27,8 @@ struct PortPressureBench {
         var idleScrapes: Int?
         /// Open and close connections while serve's memory is followed (`--churn 1`).
         var churn = false
+        /// With N > 0: the every-namespace comparison only (`NamespacesBench.swift`).
+        var namespaces = 0
     }
 
     static func main() {
@@ -47,6 +49,7 @@ struct PortPressureBench {
             case "--trace-rss": options.traceRSS = number(Int.self)
             case "--idle": options.idleScrapes = number(Int.self)
             case "--churn": options.churn = number(Int.self) != 0
+            case "--namespaces": options.namespaces = number(Int.self)
             default: usage("unknown flag \(flag)")
             }
         }
@@ -61,6 +64,7 @@ struct PortPressureBench {
             usage("--sockets ≥ 1000, --repetitions ≥ 1, --scrapes ≥ 100")
         }
         do {
+            if options.namespaces > 0 { return try runNamespaces(options, namespaces: options.namespaces) }
             try run(options)
         } catch {
             print("portpressure-bench: \(error)")
@@ -69,7 +73,7 @@ struct PortPressureBench {
     }
 
     static func usage(_ message: String) -> Never {
-        print("portpressure-bench: \(message)\nusage: portpressure-bench --bin DIR [--sockets N] [--repetitions N] [--scrapes N] [--port P] [--trace-rss N] [--churn 1] | --bin DIR --idle SCRAPES (inside unshare -n)")
+        print("portpressure-bench: \(message)\nusage: portpressure-bench --bin DIR [--sockets N] [--repetitions N] [--scrapes N] [--port P] [--trace-rss N] [--churn 1] [--namespaces N] | --bin DIR --idle SCRAPES (inside unshare -n)")
         exit(2)
     }
 

@@ -1,5 +1,6 @@
 import Foundation
 import PortPressure
+import Snapshotting
 
 /// The HTML page at `/`: what this is, where the metrics are, and the current top pressures.
 struct LandingPage {
@@ -28,6 +29,9 @@ struct LandingPage {
             if let snapshot = result.snapshot?.snapshot {
                 html += table(snapshot)
             }
+            if let namespaces = result.namespaces {
+                html += table(namespaces)
+            }
         }
         html += "</body></html>\n"
         return html
@@ -49,6 +53,24 @@ struct LandingPage {
             html += "<td>\(escape(destination))</td><td class=n>\(source.maxDestinationPortsUsed)</td></tr>\n"
         }
         if sources.isEmpty { html += "<tr><td colspan=6>No sockets hold ephemeral ports.</td></tr>\n" }
+        html += "</table>\n"
+        return html
+    }
+
+    /// `--collector.netns`: the namespaces of highest pressure, as `report --all-namespaces` ranks them.
+    private func table(_ namespaces: NamespacesSnapshot) -> String {
+        var html = "<h2>Network namespaces</h2>\n<p>\(namespaces.discovered) discovered, \(namespaces.exportedCount) exported; "
+        html += "highest ports used toward one destination / limit (≤: a bound, not dumped).</p>\n"
+        html += "<table><tr><th>netns</th><th>Name</th><th>Pod UID</th><th>Container</th><th>Limit</th><th>TCP</th><th>UDP</th></tr>\n"
+        func cell(_ figures: ProtocolFigures) -> String {
+            "<td class=n>\(figures.exact ? "" : "≤")\(String(format: "%.1f%%", figures.pressure * 100))</td>"
+        }
+        for namespace in namespaces.measured.prefix(10) {
+            let summary = namespace.summary
+            html += "<tr><td>\(summary.netns)</td><td>\(escape(summary.name))</td><td>\(escape(summary.podUID ?? ""))</td>"
+            html += "<td>\(escape(String((summary.containerID ?? "").prefix(12))))</td><td class=n>\(summary.snapshot.range.limit)</td>"
+            html += cell(summary.tcp) + cell(summary.udp) + "</tr>\n"
+        }
         html += "</table>\n"
         return html
     }

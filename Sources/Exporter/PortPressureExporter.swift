@@ -23,6 +23,8 @@ public struct ScrapeResult: Sendable {
     public var snapshot: TakenSnapshot?
     /// The exporter's own metrics (`ExporterMetricsCollector`); empty when disabled.
     public var exporterFamilies: [MetricFamily] = []
+    /// Every namespace, when `--collector.netns` took them in this scrape.
+    public var namespaces: NamespacesSnapshot?
 }
 
 /// The exporter: enabled collectors, scrape coordination and the exposition of a scrape.
@@ -38,11 +40,16 @@ public final class PortPressureExporter: Sendable {
         public var branch: String
         public var buildDate: String
         public var swiftVersion: String
+        /// The exporter's own namespace, or every namespace of the host.
+        public var namespaces: NamespaceMode
 
         public init(collectors: [any Collector], analysis: AnalysisOptions = AnalysisOptions(),
                     exporterMetrics: Bool = true, version: String, revision: String = "unknown",
-                    branch: String = "unknown", buildDate: String = "unknown", swiftVersion: String = ExporterMetricsCollector.compilerSwiftVersion) {
+                    branch: String = "unknown", buildDate: String = "unknown",
+                    swiftVersion: String = ExporterMetricsCollector.compilerSwiftVersion,
+                    namespaces: NamespaceMode = .own(netns: "")) {
             self.collectors = collectors
+            self.namespaces = namespaces
             self.analysis = analysis
             self.exporterMetrics = exporterMetrics
             self.version = version
@@ -57,6 +64,8 @@ public final class PortPressureExporter: Sendable {
     private let logger: Logger
     /// The last error of each collector, to log once per change of state.
     private let lastErrors = Mutex<[String: String]>([:])
+    /// Namespaces that could not be measured (or dumped) at the previous scrape, and why.
+    private let namespaceProblems = Mutex<[UInt64: String]>([:])
     /// Duplicate UDP tuples seen in the previous snapshot, to log new ones.
     private let knownDuplicates = Mutex<Set<FourTuple>?>(nil)
     private let coordinator: ScrapeCoordinator<ScrapeResult>
@@ -68,13 +77,14 @@ public final class PortPressureExporter: Sendable {
         self.logger = logger
         let collectors = configuration.collectors
         let analysis = configuration.analysis
+        let mode = configuration.namespaces
         let exporterMetrics = configuration.exporterMetrics
             ? ExporterMetricsCollector(version: configuration.version, revision: configuration.revision,
                                        branch: configuration.branch, buildDate: configuration.buildDate,
                                        swiftVersion: configuration.swiftVersion) : nil
         coordinator = ScrapeCoordinator { selection in
             Self.collect(collectors.filter { selection.contains($0.name) }, exporterMetrics: exporterMetrics,
-                         source: source, analysis: analysis)
+                         source: source, analysis: analysis, mode: mode)
         }
     }
 
@@ -119,8 +129,8 @@ public final class PortPressureExporter: Sendable {
 
     /// One collection: every I/O of a scrape happens here, before anything is rendered.
     private static func collect(_ collectors: [any Collector], exporterMetrics: ExporterMetricsCollector?,
-                                source: any SnapshotSource, analysis: AnalysisOptions) -> ScrapeResult {
-        let scrape = Scrape(source: source, options: analysis)
+                                source: any SnapshotSource, analysis: AnalysisOptions, mode: NamespaceMode) -> ScrapeResult {
+        let scrape = Scrape(source: source, options: analysis, mode: mode)
         var results: [CollectorResult] = []
         for collector in collectors {
             let start = ContinuousClock.now
@@ -132,8 +142,9 @@ public final class PortPressureExporter: Sendable {
             results.append(CollectorResult(name: collector.name, families: families, error: error, durationSeconds: seconds))
         }
         var result = ScrapeResult(collectors: results, snapshot: scrape.takenSnapshot)
+        result.namespaces = scrape.takenNamespaces
         if let exporterMetrics {
-            exporterMetrics.countDumpRetries(scrape.takenSnapshot?.statistics.retries ?? 0)
+            exporterMetrics.countDumpRetries((scrape.takenSnapshot?.statistics.retries ?? 0) + (scrape.takenNamespaces?.dumpRetries ?? 0))
             result.exporterFamilies = (try? exporterMetrics.collect(scrape)) ?? []
         }
         return result
@@ -160,6 +171,7 @@ public final class PortPressureExporter: Sendable {
                 logger.info("collector recovered", metadata: ["collector": "\(name)"])
             }
         }
+        if let namespaces = result.namespaces { observe(namespaces) }
         guard let snapshot = result.snapshot?.snapshot else { return }
         let current = Set(snapshot.udpDuplicates.map(\.tuple))
         let previous = knownDuplicates.withLock { known in
@@ -175,6 +187,24 @@ public final class PortPressureExporter: Sendable {
                 "family": "\(duplicate.family.name)",
                 "sockets": "\(sockets.joined(separator: "; "))",
             ])
+        }
+    }
+
+    /// Logs a namespace that cannot be measured or dumped once when it starts failing, and
+    /// once when it recovers or is gone.
+    private func observe(_ namespaces: NamespacesSnapshot) {
+        var now: [UInt64: String] = [:]
+        for (id, error) in namespaces.failures { now[id.inode] = "not measured: \(error)" }
+        for (id, error) in namespaces.dumpFailures { now[id.inode] = "dump failed, bounds exported: \(error)" }
+        let before = namespaceProblems.withLock { known in
+            defer { known = now }
+            return known
+        }
+        for (netns, problem) in now.sorted(by: { $0.key < $1.key }) where before[netns] != problem {
+            logger.warning("network namespace skipped", metadata: ["netns": "\(netns)", "err": "\(problem)"])
+        }
+        for netns in before.keys.sorted() where now[netns] == nil {
+            logger.info("network namespace no longer failing (measured again, or gone)", metadata: ["netns": "\(netns)"])
         }
     }
 }

@@ -16,6 +16,7 @@ import Yams
 ///     timeout: 2s
 ///     send: {hex: "abcd01000001000000000000076578616d706c6503636f6d0000010001"}
 ///     expect: {hex: "abcd81"}
+///     netns: my-pod-netns         # optional: run inside this network namespace (ip netns NAME or a path)
 ///   - name: web
 ///     protocol: tcp
 ///     target: www.example.com:443
@@ -32,7 +33,7 @@ public struct ProbeConfig: Sendable, Hashable {
     }
 
     static let topLevelKeys: Set = ["probes"]
-    static let probeKeys: Set = ["name", "protocol", "target", "source", "method", "interval", "timeout", "send", "expect"]
+    static let probeKeys: Set = ["name", "protocol", "target", "source", "method", "interval", "timeout", "send", "expect", "netns"]
 
     /// What a configuration may hold. Each probe costs a thread's share of work, its name
     /// is a label on every scrape and its payload is held in memory, so none is unbounded.
@@ -134,11 +135,12 @@ private struct Parser {
         let method = try text("method", required: false)?.0
         let interval = try text("interval", required: false)?.0
         let timeout = try text("timeout", required: false)?.0
+        let netns = try text("netns", required: false)?.0
         let send = try payload(mapping["send"], probe: probe, field: "send")
         let expect = try payload(mapping["expect"], probe: probe, field: "expect")
         do {
             let definition = try ProbeDefinition(parsing: name, proto: proto, target: target, source: source, method: method,
-                                                 interval: interval, timeout: timeout, send: send, expect: expect)
+                                                 interval: interval, timeout: timeout, send: send, expect: expect, netns: netns)
             try definition.validate()
             return definition
         } catch var invalid {

@@ -25,9 +25,14 @@ public struct ProbeDefinition: Sendable, Hashable {
     /// stream (TCP). Empty: any reply (a datagram, or at least one byte).
     public var expect: [UInt8]?
 
+    /// The network namespace the probe runs in (`ip netns` name or a namespace file), nil for
+    /// the exporter's own: its sockets are made on a thread inside it, as the pod's would be.
+    public var netns: String?
+
     public init(name: String, proto: TransportProtocol, target: ProbeTarget, source: ConnectX.Endpoint? = nil,
                 method: ConnectOptions.Method = .connectx, interval: Duration = defaultInterval,
-                timeout: Duration = defaultTimeout, send: [UInt8]? = nil, expect: [UInt8]? = nil) {
+                timeout: Duration = defaultTimeout, send: [UInt8]? = nil, expect: [UInt8]? = nil, netns: String? = nil) {
+        self.netns = netns
         self.name = name
         self.proto = proto
         self.target = target
@@ -75,7 +80,7 @@ extension ProbeDefinition {
     /// differs legitimately (`{hex: …}` in YAML, `--send-hex` on the command line).
     public init(parsing name: String, proto protoText: String, target targetText: String, source sourceText: String? = nil,
                 method methodText: String? = nil, interval intervalText: String? = nil, timeout timeoutText: String? = nil,
-                send: [UInt8]? = nil, expect: [UInt8]? = nil) throws(ProbeConfigError) {
+                send: [UInt8]? = nil, expect: [UInt8]? = nil, netns: String? = nil) throws(ProbeConfigError) {
         func invalid(_ field: String, _ text: String, _ expected: String) -> ProbeConfigError {
             ProbeConfigError(probe: name, field: field, message: "\(text.debugDescription) is not \(expected)")
         }
@@ -115,6 +120,7 @@ extension ProbeDefinition {
         self.init(name: name, proto: proto, target: target, source: source, method: method,
                   interval: try duration("interval", intervalText, default: Self.defaultInterval),
                   timeout: try duration("timeout", timeoutText, default: Self.defaultTimeout),
-                  send: send, expect: expect)
+                  send: send, expect: expect, netns: netns)
+        if netns?.isEmpty == true { throw invalid("netns", "", "an ip netns name or a namespace file path") }
     }
 }

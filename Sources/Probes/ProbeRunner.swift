@@ -1,5 +1,8 @@
 import ConnectX
+import NetworkNamespaces
 import SockDiag
+import Synchronization
+import SystemCalls
 import SocketModel
 import SystemPackage
 
@@ -8,7 +11,9 @@ import SystemPackage
 ///
 /// A run never outlives the probe's timeout: resolution, the handshake, the send and the wait
 /// for the reply all share one deadline. Every socket is closed before `run` returns.
-/// Sockets are created in the calling thread's network namespace.
+/// Sockets are created in the calling thread's network namespace, or, for a probe with `netns`,
+/// on a thread of its own that enters that namespace first (and ends with the run, so nothing
+/// else ever runs there).
 public struct ProbeRunner: Sendable {
     /// The SOCK_DIAG client for UDP (ConnectX's port search and the overshadowing check).
     /// It must belong to the network namespace the probes run in; nil opens one per UDP run.
@@ -21,12 +26,46 @@ public struct ProbeRunner: Sendable {
     }
 
     public func run(_ probe: ProbeDefinition) -> ProbeResult {
+        if let netns = probe.netns { return run(probe, inside: netns) }
         let start = ContinuousClock.now
         var run = Run(probe: probe, deadline: start + probe.timeout)
         let failure = run.perform(sockDiag: sockDiag)
         return ProbeResult(
             probe: probe.name, failure: failure?.reason, duration: ContinuousClock.now - start,
             local: run.local, remote: run.remote, detail: failure?.detail ?? "", finishedAt: wallClockSeconds())
+    }
+
+    /// The probe run on a new thread inside the namespace `netns` names, with a SOCK_DIAG
+    /// client made there (the runner's own belongs to the exporter's namespace).
+    private func run(_ probe: ProbeDefinition, inside netns: String) -> ProbeResult {
+        let start = ContinuousClock.now
+        @Sendable func failed(_ detail: String) -> ProbeResult {
+            ProbeResult(probe: probe.name, failure: .other, duration: ContinuousClock.now - start,
+                        detail: "netns \(netns): \(detail)", finishedAt: wallClockSeconds())
+        }
+        var inner = probe
+        inner.netns = nil
+        let here = inner
+        let path = NamespaceEntry.Target.path(naming: netns)
+        let result = Mutex<ProbeResult?>(nil)
+        do {
+            let thread = try ProbeThread.start {
+                do {
+                    let file = try FileDescriptor.open(path, .readOnly, options: [.closeOnExec])
+                    defer { try? file.close() }
+                    try enterNetworkNamespace(file)
+                } catch {
+                    result.withLock { $0 = failed("cannot enter \(path): \(error)") }
+                    return
+                }
+                let outcome = ProbeRunner(sockDiag: nil).run(here)
+                result.withLock { $0 = outcome }
+            }
+            thread.join()
+        } catch {
+            return failed("cannot start the probe's thread: \(error)")
+        }
+        return result.withLock { $0 } ?? failed("the probe's thread returned nothing")
     }
 }
 

@@ -15,21 +15,37 @@ public final class HostSnapshotter: SnapshotSource {
     private let combinedRefused = Atomic<Bool>(false)
     /// The analyzer of the last snapshot, kept for its allocated tables.
     private let spareAnalyzer = Mutex<PortPressureAnalyzer?>(nil)
+    /// The protocols dumped (the cost rule may ask for one only: each dump walks the host's table).
+    public let protocols: Set<TransportProtocol>
+    private let rangeReader: @Sendable () throws(SnapshotError) -> EphemeralRange
 
-    /// - Parameter recorder: also writes the raw bytes of every dump there (`report --record`).
+    /// The calling thread's namespace's range, read fresh through `EphemeralRangeReader`.
+    public static let ownRange: @Sendable () throws(SnapshotError) -> EphemeralRange = { () throws(SnapshotError) in
+        do throws(EphemeralRangeError) { return try EphemeralRangeReader.current() } catch { throw .range(error) }
+    }
+
+    /// - Parameters:
+    ///   - recorder: also writes the raw bytes of every dump there (`report --record`).
+    ///   - protocols: the protocols to dump; the others are left out of the snapshot.
+    ///   - range: reads the range of the client's namespace (a namespace's kept files, or this
+    ///     thread's `/proc/sys` by default).
     public init(
         client: SockDiagClient,
         cgroups: CgroupPathResolver = CgroupPathResolver(),
-        recorder: DumpRecorder? = nil
+        recorder: DumpRecorder? = nil,
+        protocols: Set<TransportProtocol> = [.tcp, .udp],
+        range: @escaping @Sendable () throws(SnapshotError) -> EphemeralRange = HostSnapshotter.ownRange
     ) {
         self.client = client
         self.cgroups = cgroups
         self.recorder = recorder
+        self.protocols = protocols
+        self.rangeReader = range
     }
 
     /// The effective ephemeral range, read fresh.
     public func range() throws(SnapshotError) -> EphemeralRange {
-        do { return try EphemeralRangeReader.current() } catch { throw .range(error) }
+        try rangeReader()
     }
 
     public func take(options: AnalysisOptions, range: EphemeralRange) throws(SnapshotError) -> TakenSnapshot {
@@ -68,7 +84,7 @@ public final class HostSnapshotter: SnapshotSource {
     private func dumpEverySocket(into analyzer: inout PortPressureAnalyzer) throws(SockDiagError) -> DumpStatistics {
         if !combinedRefused.load(ordering: .relaxed) {
             do {
-                return try client.dump(DumpQuery.everySocketCombined, recorder: recorder,
+                return try client.dump(queries(DumpQuery.everySocketCombined), recorder: recorder,
                                        restart: { analyzer.reset() }, visit: { analyzer.add($0) })
             } catch {
                 guard case let .kernel(errno, _) = error,
@@ -78,6 +94,11 @@ public final class HostSnapshotter: SnapshotSource {
                 try recorder?.restart()
             }
         }
-        return try client.dump(DumpQuery.everySocket, recorder: recorder, restart: { analyzer.reset() }, visit: { analyzer.add($0) })
+        return try client.dump(queries(DumpQuery.everySocket), recorder: recorder, restart: { analyzer.reset() }, visit: { analyzer.add($0) })
+    }
+
+    /// The queries of `protocols` only.
+    private func queries(_ all: [DumpQuery]) -> [DumpQuery] {
+        all.filter { protocols.contains($0.proto) }
     }
 }

@@ -1,3 +1,4 @@
+import NetworkNamespaces
 import PortPressure
 import SockDiag
 import SocketModel
@@ -6,11 +7,14 @@ import SocketModel
 public enum SnapshotError: Error, Sendable, CustomStringConvertible {
     case range(EphemeralRangeError)
     case sockDiag(SockDiagError)
+    /// Another network namespace's handle could not be made or read.
+    case namespace(NamespaceError)
 
     public var description: String {
         switch self {
         case let .range(error): "reading the ephemeral port range: \(error)"
         case let .sockDiag(error): "reading sockets: \(error)"
+        case let .namespace(error): "\(error)"
         }
     }
 }

@@ -17,12 +17,20 @@ public enum KernelSettings {
     public static func current(procSys: String = "/proc/sys") -> [(name: String, value: Double)] {
         var settings: [(name: String, value: Double)] = []
         for name in names {
-            let path = procSys + "/" + name.split(separator: ".").joined(separator: "/")
-            guard let text = try? WholeFile.text(path),
-                  let value = Double(text.trimmingSurrounding([" ", "\t", "\n"])) else { continue }
+            guard let text = try? WholeFile.text(path(of: name, procSys: procSys)), let value = value(text) else { continue }
             settings.append((name, value))
         }
         return settings
+    }
+
+    /// `/proc/sys/net/ipv4/tcp_tw_reuse` for `net.ipv4.tcp_tw_reuse`.
+    public static func path(of name: String, procSys: String = "/proc/sys") -> String {
+        procSys + "/" + name.split(separator: ".").joined(separator: "/")
+    }
+
+    /// The number a one-number sysctl file holds, nil when it holds anything else.
+    public static func value(_ text: String) -> Double? {
+        Double(text.trimmingSurrounding([" ", "\t", "\n"]))
     }
 }
 

@@ -1,13 +1,16 @@
 #if canImport(Glibc)
 import Glibc
+#elseif canImport(Musl)
+import Musl
 #endif
 import SystemPackage
 
 /// Reads a file whole: kernel files (`/proc/sys/...`, `/proc/self/stat`), which report size 0,
-/// recordings of up to a GiB, and configuration files (`readRegularFile`). The one whole-file reader.
+/// recordings of up to a GiB, and configuration files (`readRegularFile`). The one whole-file
+/// reader, by path or through a kept descriptor.
 public enum WholeFile {
-    /// The file's bytes, read until end of file (`open`, `read` until 0, `close`); the size is
-    /// not asked, as procfs files report 0. Fails with `EFBIG` past `limit` bytes.
+    /// The file's bytes, read until end of file (`open`, then `read(_:limit:)`, `close`).
+    /// Fails with `EFBIG` past `limit` bytes.
     public static func read(_ path: String, limit: Int = 4 << 20) throws(Errno) -> [UInt8] {
         let descriptor: FileDescriptor
         do {
@@ -16,7 +19,7 @@ public enum WholeFile {
             throw error as? Errno ?? .ioError
         }
         defer { try? descriptor.close() }
-        return try readToEnd(descriptor, limit: limit)
+        return try read(descriptor, limit: limit)
     }
 
     /// Why `readRegularFile` refused a file.
@@ -61,27 +64,29 @@ public enum WholeFile {
         }
         guard Int(status.st_size) <= limit else { throw .tooLarge(size: Int(status.st_size), limit: limit) }
         do {
-            return try readToEnd(descriptor, limit: limit)
+            return try read(descriptor, limit: limit)
         } catch {
             throw error == .fileTooLarge ? .tooLarge(size: limit + 1, limit: limit) : .system(error)
         }
     }
 
-    /// Reads until end of file; `EFBIG` once more than `limit` bytes came.
-    private static func readToEnd(_ descriptor: FileDescriptor, limit: Int) throws(Errno) -> [UInt8] {
+    /// The bytes of an open file from offset 0 to end of file, with `pread` (the descriptor's
+    /// own offset is left alone). A kept `/proc/sys` or `/proc/.../net` file shows its current
+    /// contents to every read from offset 0, and keeps the network namespace it was opened in,
+    /// so one descriptor serves every later read from any thread. procfs files report size 0,
+    /// so the size is not asked. Fails with `EFBIG` past `limit` bytes.
+    public static func read(_ descriptor: FileDescriptor, limit: Int = 4 << 20) throws(Errno) -> [UInt8] {
         var bytes: [UInt8] = []
         var chunk = 4096
         while true {
             let start = bytes.count
             bytes.append(contentsOf: repeatElement(0, count: chunk))
-            let count: Int
-            do {
-                count = try bytes.withUnsafeMutableBytes { buffer in
-                    try descriptor.read(into: UnsafeMutableRawBufferPointer(rebasing: buffer[start...]))
+            let result = bytes.withUnsafeMutableBytes { buffer in
+                Result { () throws(Errno) in
+                    try systemCall { pread(descriptor.rawValue, buffer.baseAddress! + start, chunk, off_t(start)) }
                 }
-            } catch {
-                throw error as? Errno ?? .ioError
             }
+            let count = try result.get()
             bytes.removeLast(chunk - count)
             if count == 0 { return bytes }
             if bytes.count > limit { throw .fileTooLarge }
@@ -92,5 +97,10 @@ public enum WholeFile {
     /// The file as UTF-8 text (invalid bytes replaced), at most `limit` bytes.
     public static func text(_ path: String, limit: Int = 4 << 20) throws(Errno) -> String {
         String(decoding: try read(path, limit: limit), as: UTF8.self)
+    }
+
+    /// The open file's text from offset 0 (invalid bytes replaced).
+    public static func text(_ descriptor: FileDescriptor) throws(Errno) -> String {
+        String(decoding: try read(descriptor), as: UTF8.self)
     }
 }

@@ -49,6 +49,9 @@ struct ProbeCommand: ParsableCommand {
     @Option(name: .customLong("expect-hex"), help: ArgumentHelp("Bytes the reply must start with, in hex (with --target).", valueName: "hex"))
     var expectHex: String?
 
+    @Option(help: ArgumentHelp("Run inside this network namespace: an ip netns NAME or a namespace file (with --target).", valueName: "NAME|PATH"))
+    var netns: String?
+
     @Option(help: "Probes run at once.")
     var concurrency = 8
 
@@ -59,6 +62,7 @@ struct ProbeCommand: ParsableCommand {
         guard (1...256).contains(concurrency) else { throw ValidationError("--concurrency must be between 1 and 256, got \(concurrency)") }
         guard send == nil || sendHex == nil else { throw ValidationError("give --send or --send-hex, not both") }
         guard expect == nil || expectHex == nil else { throw ValidationError("give --expect or --expect-hex, not both") }
+        guard netns == nil || target != nil else { throw ValidationError("--netns goes with --target (in a probes file, write netns: on the probe)") }
     }
 
     func run() throws {
@@ -104,7 +108,7 @@ struct ProbeCommand: ParsableCommand {
         var probe: ProbeDefinition
         do {
             probe = try ProbeDefinition(parsing: target ?? "", proto: transport, target: target ?? "", source: source, method: method,
-                                        timeout: timeout, send: sendBytes, expect: expectBytes)
+                                        timeout: timeout, send: sendBytes, expect: expectBytes, netns: netns)
             // One run: the interval only needs to hold the timeout.
             probe.name = probe.target.description
             probe.interval = max(probe.timeout, ProbeDefinition.defaultInterval)

@@ -3,6 +3,7 @@ import Exporter
 import Foundation
 import HTTPServer
 import Logging
+import NetworkNamespaces
 import PortPressure
 import Probes
 import SockDiag
@@ -59,6 +60,12 @@ struct ServeCommand: ParsableCommand {
     var kernelCollector = true
     @Flag(name: .customLong("collector.probes"), inversion: .prefixedNo, help: "Enable the probes collector (runs the probes of --config.file).")
     var probesCollector = true
+    @Flag(name: .customLong("collector.netns"),
+          help: "Every network namespace of the host (containers, pods, ip netns), not only our own. Needs CAP_SYS_ADMIN and CAP_SYS_PTRACE (root, or hostPID plus both capabilities).")
+    var namespacesCollector = false
+    @Option(name: .customLong("collector.netns.max"),
+            help: ArgumentHelp("With --collector.netns: namespaces exported in full, highest pressure first (their number is always exported). 0 means no limit.", valueName: "n"))
+    var namespacesMaximum = 0
 
     @Option(name: .customLong("collector.sockets.top-destinations"),
             help: ArgumentHelp("Destinations exported per local address (the exact maximum is always exported).", valueName: "n"))
@@ -94,11 +101,18 @@ struct ServeCommand: ParsableCommand {
                               ("--collector.udp.top-duplicates", topDuplicates)] where !(0...10_000).contains(value) {
             throw ValidationError("\(flag) must be between 0 and 10000, got \(value)")
         }
+        guard namespacesMaximum >= 0 else { throw ValidationError("--collector.netns.max must be 0 or more, got \(namespacesMaximum)") }
     }
 
     func run() throws {
         if configCheck { try checkConfiguration() }
         let logger = makeLogger(level: logLevel.level, format: logFormat.format)
+        if namespacesCollector {
+            do { try NamespacePrivileges.check() } catch {
+                logger.error("--collector.netns cannot run", metadata: ["err": "\(error)"])
+                throw ExitCode(1)
+            }
+        }
         // An invalid listen address fails the start like one in use: exit 1 with a clear error.
         var addresses: [ListenAddress] = []
         var inheritedSockets: [Int32] = []
@@ -147,14 +161,21 @@ struct ServeCommand: ParsableCommand {
         }
         let enabled = ["range": rangeCollector, "sockets": socketsCollector, "udp": udpCollector, "kernel": kernelCollector,
                        "probes": probesCollector]
-        let collectors = CollectorRegistry.enabled(disabled: Set(enabled.filter { !$0.value }.keys), probes: probes)
+        let collectors = CollectorRegistry.enabled(disabled: Set(enabled.filter { !$0.value }.keys), probes: probes,
+                                                   namespaces: namespacesCollector)
+        // The namespace of the thread that made `client` (this one): the label of the own mode.
+        let own = NamespaceScanner.identify("/proc/thread-self/ns/net")?.description ?? ""
+        let mode: NamespaceMode = namespacesCollector
+            ? .all(NamespacesSnapshotter(), maximum: namespacesMaximum == 0 ? nil : namespacesMaximum)
+            : .own(netns: own)
         let exporter = PortPressureExporter(
             configuration: .init(
                 collectors: collectors,
                 analysis: AnalysisOptions(topDestinationsPerSource: topDestinations, topDestinations: topDestinations,
                                           topOwners: topOwners, topUDPDuplicates: topDuplicates),
                 exporterMetrics: !disableExporterMetrics, version: BuildInfo.version, revision: BuildInfo.revision,
-                branch: BuildInfo.branch, buildDate: BuildInfo.buildDate, swiftVersion: BuildInfo.swiftVersion
+                branch: BuildInfo.branch, buildDate: BuildInfo.buildDate, swiftVersion: BuildInfo.swiftVersion,
+                namespaces: mode
             ),
             source: HostSnapshotter(client: client),
             logger: logger

@@ -14,7 +14,7 @@ import Testing
         #expect(text.contains(#"portpressure_scrape_collector_success{collector="range"} 1"#))
         #expect(text.contains(#"portpressure_scrape_collector_success{collector="sockets"} 0"#))
         #expect(text.contains(#"portpressure_scrape_collector_success{collector="udp"} 0"#))
-        #expect(text.contains("portpressure_ephemeral_ports_limit 91"))
+        #expect(text.contains(#"portpressure_ephemeral_ports_limit{netns="4026531840"} 91"#))
         #expect(!text.contains("portpressure_sockets{"))
         #expect(!text.contains("portpressure_udp_duplicate_tuples{"))
         // Both socket collectors share the one failed dump attempt.

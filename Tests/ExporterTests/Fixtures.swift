@@ -13,13 +13,16 @@ enum Fixture {
     /// The range the population was recorded under.
     static let range = try! EphemeralRange.parse(portRange: "40000 40100", reservedPorts: "40010-40019")
     static let source = RecordedSnapshotSource(path: recording, range: range)
+    /// The `netns` label of the recorded namespace (a recording holds no inode; any fixed one).
+    static let netns = "4026531840"
 
     static func exporter(
         collectors: [any Collector] = [RangeCollector(), SocketsCollector(), UDPDuplicatesCollector()],
         source: any SnapshotSource = Fixture.source, exporterMetrics: Bool = false, logger: Logger = Logger(label: "test")
     ) -> PortPressureExporter {
         PortPressureExporter(
-            configuration: .init(collectors: collectors, exporterMetrics: exporterMetrics, version: "9.9.9", revision: "test"),
+            configuration: .init(collectors: collectors, exporterMetrics: exporterMetrics, version: "9.9.9", revision: "test",
+                                 namespaces: .own(netns: netns)),
             source: source, logger: logger
         )
     }

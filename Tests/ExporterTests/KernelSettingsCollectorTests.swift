@@ -23,11 +23,13 @@ import Testing
         defer { try? FileManager.default.removeItem(atPath: root) }
         let exporter = Fixture.exporter(collectors: [KernelSettingsCollector(procSys: root)])
         let text = String(decoding: exporter.exposition(exporter.scrape(["kernel"]), selection: ["kernel"], format: .text), as: UTF8.self)
-        for line in ["portpressure_kernel_tcp_tw_reuse 2", "portpressure_kernel_ip_autobind_reuse 0",
-                     "portpressure_kernel_tcp_max_tw_buckets 262144", "portpressure_kernel_tcp_fin_timeout_seconds 60",
-                     "# TYPE portpressure_kernel_tcp_fin_timeout_seconds gauge"] {
-            #expect(text.contains(line + "\n"), "\(line) in\n\(text)")
+        let lines = text.split(separator: "\n")
+        for (name, value) in [("portpressure_kernel_tcp_tw_reuse", "2"), ("portpressure_kernel_ip_autobind_reuse", "0"),
+                              ("portpressure_kernel_tcp_max_tw_buckets", "262144"), ("portpressure_kernel_tcp_fin_timeout_seconds", "60")] {
+            // One series per namespace, labelled with its inode (`netns`).
+            #expect(lines.contains { $0.hasPrefix(name + "{netns=\"") && $0.hasSuffix("\"} " + value) }, "\(name) \(value) in\n\(text)")
         }
+        #expect(text.contains("# TYPE portpressure_kernel_tcp_fin_timeout_seconds gauge\n"))
         #expect(!text.contains("portpressure_kernel_setting"))
     }
 

@@ -16,7 +16,7 @@ import Testing
         let response = get("/metrics")
         #expect(response.status == 200)
         #expect(response.headers.first { $0.name == "Content-Type" }?.value == "text/plain; version=0.0.4; charset=utf-8")
-        #expect(body(response).contains("portpressure_ephemeral_ports_limit 91\n"))
+        #expect(body(response).contains("portpressure_ephemeral_ports_limit{netns=\"4026531840\"} 91\n"))
         #expect(body(response).contains(#"portpressure_scrape_collector_success{collector="sockets"} 1"#))
         #expect(!body(response).contains("# EOF"))
     }

@@ -51,7 +51,8 @@ extension EndToEnd {
                                  remoteAddress: "127.0.0.1", remotePort: 7001, uid: 0, inode: 1, cookie: nil, cgroup: "/"),
             ]
             let model = ReferenceModel(range: range, entries: listed + bound.entries + scrapeConnection)
-            let scrape = try Exposition(reply.text)
+            // Every namespace-scoped sample carries the namespace's inode as `netns`.
+            let scrape = try Exposition(reply.text).scoped(to: String(try ns.inode))
             #expect(model.sockets[.init(proto: "tcp", family: "ipv4", state: "time_wait")] == 30)
 
             // Range.
@@ -182,7 +183,7 @@ extension EndToEnd {
             let open = try get("/metrics", [("Accept", "application/openmetrics-text;version=1.0.0,text/plain;version=0.0.4;q=0.5")])
             #expect(open.status == 200)
             #expect(open.header("content-type")?.hasPrefix("application/openmetrics-text; version=1.0.0") == true)
-            let openScrape = try Exposition(open.text)
+            let openScrape = try Exposition(open.text).scoped(to: String(try ns.inode))
             #expect(openScrape.endsWithEOF && open.text.hasSuffix("# EOF\n"))
             #expect(openScrape.value("portpressure_udp_duplicate_tuples", ["family": "ipv4"]) == 2)
             #expect(openScrape.types["portpressure_sock_diag_dump_retries"] == "counter")
@@ -199,7 +200,7 @@ extension EndToEnd {
             #expect(head.status == 200 && head.body.isEmpty && Int(head.header("content-length") ?? "") ?? 0 > 1000)
 
             // collect[] / exclude[].
-            let onlyRange = try Exposition(try get("/metrics?collect[]=range").text)
+            let onlyRange = try Exposition(try get("/metrics?collect[]=range").text).scoped(to: String(try ns.inode))
             #expect(onlyRange.value("portpressure_ephemeral_ports_limit") != nil)
             #expect(onlyRange.series("portpressure_sockets").isEmpty)
             #expect(onlyRange.series("portpressure_scrape_collector_success") == [["collector": "range"]: 1])

@@ -6,13 +6,13 @@ import Testing
 /// against, and as the exporter's golden exposition.
 @Suite("README metric tables")
 struct ReadmeMetricsTests {
-    /// Metric name → label names, from the rows of the README's metric tables (sections Metrics
-    /// and Probe metrics). A row may name
+    /// Metric name → label names, from the rows of the README's metric tables (sections Metrics,
+    /// Every network namespace and Probe metrics). A row may name
     /// several metrics; `_high` after `..._low` is shorthand for the same name with that ending.
     static func readmeTables() throws -> [String: Set<String>] {
         let readme = try Repository.text("README.md")
         var tables = ""
-        for heading in ["\n### Metrics\n", "\n### Probe metrics\n"] {
+        for heading in ["\n### Metrics\n", "\n### Every network namespace (`--collector.netns`)\n", "\n### Probe metrics\n"] {
             guard let start = readme.range(of: heading) else { throw OpsTestError("README.md has no \(heading)") }
             let rest = readme[start.upperBound...]
             tables += rest[..<(rest.range(of: "\n#")?.lowerBound ?? rest.endIndex)] + "\n"
@@ -71,8 +71,9 @@ struct ReadmeMetricsTests {
     @Test("The parser reads shorthand and multi-metric rows")
     func parserReadsShorthand() throws {
         let readme = try Self.readmeTables()
-        #expect(readme["portpressure_ephemeral_port_range_high"] == [])
+        #expect(readme["portpressure_ephemeral_port_range_high"] == ["netns"])
         #expect(readme["process_max_fds"] == [])
-        #expect(readme["portpressure_destination_ephemeral_ports_used"] == ["proto", "family", "local_address", "remote_address", "remote_port"])
+        #expect(readme["portpressure_destination_ephemeral_ports_used"] == ["netns", "proto", "family", "local_address", "remote_address", "remote_port"])
+        #expect(readme["portpressure_netns_stale_entries"] == [])
     }
 }

@@ -124,4 +124,31 @@ public struct Exposition {
         let wanted = try Self.sample(Substring(series + " 0"))
         return value(wanted.name, wanted.labels)
     }
+
+    /// The samples of namespace `netns` with their `netns` label removed, so that one
+    /// namespace's figures compare with a model of that namespace. Every sample that has a
+    /// `netns` label must carry `netns` (else this throws): the label names the namespace.
+    public func scoped(to netns: String) throws -> Exposition {
+        var scoped = self
+        scoped.samples = try samples.map { sample in
+            guard let label = sample.labels["netns"] else { return sample }
+            guard label == netns else { throw Malformed(description: "\(sample) is not of namespace \(netns)") }
+            var stripped = sample
+            stripped.labels["netns"] = nil
+            return stripped
+        }
+        return scoped
+    }
+
+    /// The samples of one namespace only (others dropped), `netns` label removed.
+    public func namespace(_ netns: String) -> Exposition {
+        var scoped = self
+        scoped.samples = samples.compactMap { sample in
+            guard sample.labels["netns"] == netns else { return nil }
+            var stripped = sample
+            stripped.labels["netns"] = nil
+            return stripped
+        }
+        return scoped
+    }
 }

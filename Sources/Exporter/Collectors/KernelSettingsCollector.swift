@@ -25,9 +25,14 @@ public struct KernelSettingsCollector: Collector {
     public init(procSys: String = "/proc/sys") { self.procSys = procSys }
 
     public func collect(_ scrape: Scrape) throws -> [MetricFamily] {
-        KernelSettings.current(procSys: procSys).compactMap { setting in
-            guard let family = Self.families[setting.name] else { return nil }
-            return MetricFamily(name: family.name, help: family.help, type: .gauge, value: setting.value)
+        var families: [String: MetricFamily] = [:]
+        for scope in scrape.scopes() {
+            for setting in scope.kernelSettings(procSys: procSys) {
+                guard let known = Self.families[setting.name] else { continue }
+                families[known.name, default: MetricFamily(name: known.name, help: known.help, type: .gauge, labelNames: ["netns"])]
+                    .append(setting.value, scope.netns)
+            }
         }
+        return families.keys.sorted().map { families[$0]! }
     }
 }

@@ -9,28 +9,20 @@ public struct SocketsCollector: Collector {
     public init() {}
 
     public func collect(_ scrape: Scrape) throws -> [MetricFamily] {
-        let snapshot = try scrape.socketSnapshot().snapshot
-        let sourceLabels = ["proto", "family", "local_address"]
+        let sourceLabels = ["netns", "proto", "family", "local_address"]
 
         var sockets = MetricFamily(name: "portpressure_sockets", help: "Sockets by protocol, address family and state.",
-                                   type: .gauge, labelNames: ["proto", "family", "state"])
-        for count in snapshot.sockets {
-            sockets.append(Double(count.count), count.proto.name, count.family.name, count.state)
-        }
+                                   type: .gauge, labelNames: ["netns", "proto", "family", "state"])
 
         // Any address, both families: the pools that do not split by local address. UDP
         // connect() on an unbound socket needs a port no UDP socket holds; TCP connect() skips
         // every port held by bind() or listen(), whatever the destination.
         var namespaceUsed = MetricFamily(name: "portpressure_namespace_ephemeral_ports_used",
                                          help: "Distinct ephemeral ports held by sockets of this protocol on any local address of the network namespace.",
-                                         type: .gauge, labelNames: ["proto"])
+                                         type: .gauge, labelNames: ["netns", "proto"])
         var namespaceBound = MetricFamily(name: "portpressure_namespace_bound_ephemeral_ports",
                                           help: "Of portpressure_namespace_ephemeral_ports_used, ports held by listening, bound-only or unconnected sockets: out of every destination's pool for connect().",
-                                          type: .gauge, labelNames: ["proto"])
-        for usage in snapshot.protocols {
-            namespaceUsed.append(Double(usage.portsUsed), usage.proto.name)
-            namespaceBound.append(Double(usage.boundPorts), usage.proto.name)
-        }
+                                          type: .gauge, labelNames: ["netns", "proto"])
 
         var used = MetricFamily(name: "portpressure_ephemeral_ports_used",
                                 help: "Distinct local ports inside the ephemeral range (and not reserved) held by sockets on this local address.",
@@ -50,24 +42,33 @@ public struct SocketsCollector: Collector {
         var destinations = MetricFamily(name: "portpressure_destination_ephemeral_ports_used",
                                         help: "Ephemeral ports used toward one destination from one local address; the busiest destinations per local address only (--collector.sockets.top-destinations).",
                                         type: .gauge, labelNames: sourceLabels + ["remote_address", "remote_port"])
-        for source in snapshot.sources {
-            let labels = [source.proto.name, source.family.name, source.localAddress.description]
-            used.append(Double(source.portsUsed), labelValues: labels)
-            holders.append(Double(source.sockets), labelValues: labels)
-            bound.append(Double(source.boundPorts), labelValues: labels)
-            destinationMax.append(Double(source.maxDestinationPortsUsed), labelValues: labels)
-            destinationCount.append(Double(source.destinationCount), labelValues: labels)
-            for destination in source.topDestinations {
-                destinations.append(Double(destination.portsUsed),
-                                    labelValues: labels + [destination.remoteAddress.description, String(destination.remotePort)])
-            }
-        }
-
         var owners = MetricFamily(name: "portpressure_owner_ephemeral_ports_used",
                                   help: "Ephemeral ports used per owner (uid and cgroup v2 path; empty when the kernel reports none, as for TIME_WAIT); the top owners only (--collector.sockets.top-owners).",
-                                  type: .gauge, labelNames: ["proto", "uid", "cgroup"])
-        for owner in snapshot.owners {
-            owners.append(Double(owner.portsUsed), owner.proto.name, owner.uid.map(String.init) ?? "", owner.cgroupPath ?? "")
+                                  type: .gauge, labelNames: ["netns", "proto", "uid", "cgroup"])
+        for scope in scrape.scopes() {
+            let snapshot = try scope.snapshot()
+            for usage in snapshot.protocols where scope.exact.contains(usage.proto) {
+                namespaceUsed.append(Double(usage.portsUsed), scope.netns, usage.proto.name)
+                namespaceBound.append(Double(usage.boundPorts), scope.netns, usage.proto.name)
+            }
+            for count in snapshot.sockets where scope.exact.contains(count.proto) {
+                sockets.append(Double(count.count), scope.netns, count.proto.name, count.family.name, count.state)
+            }
+            for source in snapshot.sources where scope.exact.contains(source.proto) {
+                let labels = [scope.netns, source.proto.name, source.family.name, source.localAddress.description]
+                used.append(Double(source.portsUsed), labelValues: labels)
+                holders.append(Double(source.sockets), labelValues: labels)
+                bound.append(Double(source.boundPorts), labelValues: labels)
+                destinationMax.append(Double(source.maxDestinationPortsUsed), labelValues: labels)
+                destinationCount.append(Double(source.destinationCount), labelValues: labels)
+                for destination in source.topDestinations {
+                    destinations.append(Double(destination.portsUsed),
+                                        labelValues: labels + [destination.remoteAddress.description, String(destination.remotePort)])
+                }
+            }
+            for owner in snapshot.owners where scope.exact.contains(owner.proto) {
+                owners.append(Double(owner.portsUsed), scope.netns, owner.proto.name, owner.uid.map(String.init) ?? "", owner.cgroupPath ?? "")
+            }
         }
         return [sockets, namespaceUsed, namespaceBound, used, holders, bound, destinationMax, destinationCount, destinations, owners]
     }

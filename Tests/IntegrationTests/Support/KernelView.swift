@@ -12,10 +12,16 @@ enum KernelView {
     /// when the request's state mask has bit 13, which ss learned later): tests add those
     /// they create themselves, whose ports and cookies they know.
     static func sockets(in ns: NetworkNamespace) throws -> [SocketTableEntry] {
+        try sockets { try ns.spawn($0) }
+    }
+
+    /// The same, with `spawn` running a program inside the namespace (`ip netns exec` for a
+    /// named one).
+    static func sockets(spawn: ([String]) throws -> ProcessResult) throws -> [SocketTableEntry] {
         var entries: [SocketTableEntry] = []
         for (flag, proto) in [("-tanHe", SocketTableEntry.Proto.tcp), ("-uanHe", .udp)] {
             for (familyFlag, family) in [("-4", SocketTableEntry.Family.ipv4), ("-6", .ipv6)] {
-                let result = try ns.spawn(["ss", flag, familyFlag])
+                let result = try spawn(["ss", flag, familyFlag])
                 guard result.status == 0 else { throw SocketTableParseError(description: "ss \(flag) \(familyFlag) exited \(result.status): \(result.stderr)") }
                 entries += try SocketTable.parse(result.stdout, proto: proto, family: family)
             }

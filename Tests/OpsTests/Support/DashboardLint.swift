@@ -58,6 +58,9 @@ enum DashboardLint {
             .replacingOccurrences(of: "$job", with: job)
             .replacingOccurrences(of: "${instance}", with: instance)
             .replacingOccurrences(of: "$instance", with: instance)
+            // `netns` (multi-valued, All = .*): every namespace.
+            .replacingOccurrences(of: "${netns}", with: ".*")
+            .replacingOccurrences(of: "$netns", with: ".*")
     }
 
     static func isDatasourceReference(_ value: Any?) -> Bool {

@@ -1,0 +1,161 @@
+import NetworkNamespaces
+import PortPressure
+import SockDiag
+import SocketModel
+import Synchronization
+
+/// Every network namespace of the host at one moment (`serve --collector.netns`,
+/// `report --all-namespaces`).
+public struct NamespacesSnapshot: Sendable {
+    /// Namespaces discovered (exported or not, measured or not): always exported.
+    public var discovered: Int
+    /// Namespaces measured, highest pressure first; the first `exported` are exported in full.
+    public var measured: [MeasuredNamespace]
+    /// How many of `measured` `--collector.netns.max` lets through.
+    public var exportedCount: Int
+    /// Discovery entries that could not be read, and leftovers in the bind-mount folders.
+    public var unreadableEntries: Int
+    public var staleEntries: Int
+    /// Namespaces discovered but not measured (could not be entered or read), by reason.
+    public var failures: [NamespaceID: NamespaceError]
+    /// Namespaces whose dump failed (their figures are bounds this time), by namespace.
+    public var dumpFailures: [NamespaceID: SnapshotError]
+    /// Dumps redone because the kernel interrupted them, over every namespace.
+    public var dumpRetries: Int
+
+    /// The namespaces exported in full.
+    public var exported: ArraySlice<MeasuredNamespace> { measured.prefix(exportedCount) }
+}
+
+/// One namespace, measured: its summary (identity, exact-or-bound per protocol, snapshot) and
+/// its kernel settings.
+public struct MeasuredNamespace: Sendable {
+    public var summary: NamespaceSummary
+    public var kernelSettings: [KernelSetting]
+    public var netns: String { String(summary.netns) }
+}
+
+/// A sysctl and its value.
+public struct KernelSetting: Sendable, Hashable {
+    public var name: String
+    public var value: Double
+
+    public init(name: String, value: Double) {
+        self.name = name
+        self.value = value
+    }
+}
+
+/// The pipeline over every namespace: discovery → handles (made once per namespace on the
+/// entering thread, kept while it lives) → O(1) counts and range through each handle → the cost
+/// rule → dumps, through each namespace's own SOCK_DIAG socket, of the protocols that can be
+/// under pressure → one analysis per dumped namespace → ranking.
+public final class NamespacesSnapshotter: Sendable {
+    private let scanner: NamespaceScanner
+    private let handles: NamespaceHandles
+    private let cgroups: CgroupPathResolver
+    /// Each dumped namespace's pipeline, kept while it lives so its analyzer's tables are reused
+    /// from one scrape to the next (as the own namespace's are).
+    private let snapshotters = Mutex<[NamespaceID: HostSnapshotter]>([:])
+
+    public init(scanner: NamespaceScanner = NamespaceScanner(), handles: NamespaceHandles = NamespaceHandles(),
+                cgroups: CgroupPathResolver = CgroupPathResolver()) {
+        self.scanner = scanner
+        self.handles = handles
+        self.cgroups = cgroups
+    }
+
+    /// The namespaces with a handle now (for tests: handles of deleted namespaces are closed).
+    public var openNamespaces: [NamespaceID] { handles.namespaces }
+
+    /// One pass over every namespace; `maximum` caps the namespaces exported in full.
+    public func take(options: AnalysisOptions, maximum: Int?) -> NamespacesSnapshot {
+        let inventory = scanner.scan()
+        let readings = handles.survey(inventory)
+        var measured: [MeasuredNamespace] = []
+        var failures: [NamespaceID: NamespaceError] = [:]
+        var dumpFailures: [NamespaceID: SnapshotError] = [:]
+        var retries = 0
+        var handleOf: [UInt64: NamespaceHandle] = [:]
+        for reading in readings {
+            guard let handle = reading.handle else {
+                if case let .failure(error) = reading.figures { failures[reading.namespace.id] = error }
+                continue
+            }
+            let figures: NamespaceFigures
+            switch reading.figures {
+            case let .success(read): figures = read
+            case let .failure(error):
+                failures[reading.namespace.id] = error
+                continue
+            }
+            handleOf[reading.namespace.id.inode] = handle
+            var decision = figures.decision
+            var snapshot = PortPressureAnalyzer(range: figures.range, options: options).finish()
+            let exact = Set([TransportProtocol.tcp, .udp].filter { Self.figures(decision, $0) == .exact })
+            if !exact.isEmpty {
+                let snapshotter = snapshotters.withLock { kept in
+                    if let snapshotter = kept[reading.namespace.id], snapshotter.protocols == exact { return snapshotter }
+                    let made = Self.snapshotter(handle, cgroups: cgroups, protocols: exact)
+                    kept[reading.namespace.id] = made
+                    return made
+                }
+                do {
+                    let taken = try snapshotter.take(options: options, range: figures.range)
+                    snapshot = taken.snapshot
+                    retries += taken.statistics.retries
+                } catch {
+                    // Bounds this time; the failure is exported and logged.
+                    dumpFailures[reading.namespace.id] = error
+                    let limit = max(figures.range.limit, 1)
+                    decision = CollectionDecision(tcp: .bound(Double(figures.counts.tcp) / Double(limit)),
+                                                  udp: .bound(Double(figures.counts.udp) / Double(limit)))
+                }
+            }
+            func protocolFigures(_ proto: TransportProtocol, sockets: Int) -> ProtocolFigures {
+                switch Self.figures(decision, proto) {
+                case .exact: ProtocolFigures(exact: true, pressure: NamespaceSummary.exactPressure(snapshot, proto), sockets: sockets)
+                case let .bound(bound): ProtocolFigures(exact: false, pressure: bound, sockets: sockets)
+                }
+            }
+            let summary = NamespaceSummary(
+                netns: reading.namespace.id.inode, name: reading.namespace.name,
+                podUID: reading.identity.podUID, containerID: reading.identity.containerID, runtime: reading.identity.runtime,
+                tcp: protocolFigures(.tcp, sockets: figures.counts.tcp), udp: protocolFigures(.udp, sockets: figures.counts.udp),
+                snapshot: snapshot)
+            measured.append(MeasuredNamespace(summary: summary, kernelSettings: []))
+        }
+        let live = Set(readings.map(\.namespace.id))
+        snapshotters.withLock { kept in kept = kept.filter { live.contains($0.key) } }
+        // Highest pressure first (exact where dumped, the bound elsewhere), ties by inode.
+        let ranking = NamespaceRanking.select(
+            measured.map { NamespacePressure(id: NamespaceID(device: 0, inode: $0.summary.netns), pressure: $0.summary.pressure) },
+            maximum: maximum)
+        let position = Dictionary(uniqueKeysWithValues: measured.enumerated().map { ($1.summary.netns, $0) })
+        measured = (ranking.exported + ranking.omitted).map { measured[position[$0.id.inode]!] }
+        let exportedCount = ranking.exported.count
+        // Kernel settings of the exported namespaces only: a few small reads each.
+        for index in 0..<exportedCount {
+            if let handle = handleOf[measured[index].summary.netns] {
+                measured[index].kernelSettings = handle.kernelSettings().map { KernelSetting(name: $0.name, value: $0.value) }
+            }
+        }
+        return NamespacesSnapshot(
+            discovered: inventory.namespaces.count, measured: measured, exportedCount: exportedCount,
+            unreadableEntries: inventory.unreadable, staleEntries: inventory.stale,
+            failures: failures, dumpFailures: dumpFailures, dumpRetries: retries)
+    }
+
+    /// The snapshot pipeline of one namespace through its handle: its own SOCK_DIAG socket and
+    /// its kept `/proc/sys` files (`report --netns`, and each dumped namespace of a pass).
+    public static func snapshotter(_ handle: NamespaceHandle, cgroups: CgroupPathResolver = CgroupPathResolver(),
+                                   protocols: Set<TransportProtocol> = [.tcp, .udp]) -> HostSnapshotter {
+        HostSnapshotter(client: handle.sockDiag, cgroups: cgroups, protocols: protocols) { () throws(SnapshotError) in
+            do throws(NamespaceError) { return try handle.range() } catch { throw .namespace(error) }
+        }
+    }
+
+    private static func figures(_ decision: CollectionDecision, _ proto: TransportProtocol) -> Figures {
+        proto == .tcp ? decision.tcp : decision.udp
+    }
+}
