@@ -1,6 +1,8 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import PortPressure
+import Snapshotting
 import Testing
 @testable import SockDiag
 import SocketModel
@@ -449,6 +451,42 @@ func replay(_ bytes: [UInt8]) throws(SockDiagError) -> (records: [SocketRecord],
         }
     }
 
+    /// A duplicate UDP 4-tuple (SO_REUSEADDR) through the whole pipeline: the recording holds
+    /// which socket receives and the owners' cgroup paths, and replays to the live snapshot.
+    /// With PP_RECORD_FIXTURES=1 it is also written to Fixtures/udp-duplicates.ppsd.
+    @Test func snapshotWithDuplicateTuplesReplaysWithWhatItResolved() throws {
+        let path = temporaryPath("udp-duplicates.ppsd")
+        defer { unlink(path) }
+        let range = EphemeralRange(low: 32768, high: 60999)
+        let (live, cookies) = try NetworkNamespace().run { () -> (TakenSnapshot, Set<UInt64>) in
+            let peer = try TestSocket(.ipv4, .udp)
+            try peer.bind(.at("127.0.0.1", 0))
+            let first = try TestSocket(.ipv4, .udp)
+            try first.setOption(SOL_SOCKET, SO_REUSEADDR)
+            try first.bind(.at("127.0.0.1", 0))
+            let second = try TestSocket(.ipv4, .udp)
+            try second.setOption(SOL_SOCKET, SO_REUSEADDR)
+            try second.bind(try first.localEndpoint())
+            try first.connect(try peer.localEndpoint())
+            try second.connect(try peer.localEndpoint())
+            let recorder = try DumpRecorder(path: path)
+            let taken = try HostSnapshotter(client: try SockDiagClient(), recorder: recorder).take(options: AnalysisOptions(), range: range)
+            try recorder.close()
+            return (taken, [try first.cookie(), try second.cookie()])
+        }
+        let duplicate = try #require(live.snapshot.udpDuplicates.first)
+        #expect(live.snapshot.udpDuplicates.count == 1 && Set(duplicate.sockets.map(\.cookie)) == cookies)
+        guard case let .socket(cookie) = duplicate.receiver else { Issue.record("receiver \(duplicate.receiver)"); return }
+        #expect(cookies.contains(cookie))
+        #expect(live.snapshot.owners.contains { $0.cgroupPath != nil }, "no cgroup path resolved: \(live.snapshot.owners)")
+        let replayed = try RecordedSnapshotSource(path: path, range: range).take(options: AnalysisOptions(), range: range)
+        #expect(replayed.snapshot == live.snapshot)
+        #expect(replayed.statistics == live.statistics)
+        if let env = getenv("PP_RECORD_FIXTURES"), String(cString: env) == "1" {
+            try copyFile(path, fixturesDirectory + "/udp-duplicates.ppsd")
+        }
+    }
+
     @Test func closedRecorderFailsTheDumpWithItsErrno() throws {
         let ns = try NetworkNamespace()
         let path = temporaryPath("closed.ppsd")
@@ -507,6 +545,21 @@ extension FixedPopulation {
             #expect(record.cgroupID != nil, "\(SocketKey(record))")
         }
         #expect(Set(records.map(\.cookie)).count == 11)
+    }
+
+    /// Made by `snapshotWithDuplicateTuplesReplaysWithWhatItResolved`: a duplicate UDP 4-tuple
+    /// whose receiver, and an owner whose cgroup path, only the recording's kind 5 and 6
+    /// frames can tell.
+    @Test func duplicatesFixtureResolvesWhatTheLiveRunResolved() throws {
+        let range = EphemeralRange(low: 32768, high: 60999)
+        let path = fixturesDirectory + "/udp-duplicates.ppsd"
+        let taken = try RecordedSnapshotSource(path: path, range: range).take(options: AnalysisOptions(), range: range)
+        let duplicate = try #require(taken.snapshot.udpDuplicates.first)
+        #expect(taken.snapshot.udpDuplicates.count == 1 && duplicate.sockets.count == 2)
+        #expect(duplicate.sockets.map(\.receives).sorted { $0 == true && $1 != true } == [true, false])
+        #expect(taken.snapshot.owners.contains { $0.proto == .udp && $0.cgroupPath == "/" })
+        let resolutions = try DumpReplay.replay(fileAt: path) { _ in }.resolutions
+        #expect(resolutions.lookups.count == 1 && !resolutions.cgroupPaths.isEmpty)
     }
 
     @Test func multiDatagramFixtureReplaysEverySocket() throws {
