@@ -1,7 +1,9 @@
 import SocketModel
 
 /// The container a `DumpRecorder` writes: the raw netlink datagrams of one or more dumps, with
-/// what the datagrams do not say themselves (the protocol; `inet_diag_msg` has none).
+/// what the datagrams do not say themselves (the protocol; `inet_diag_msg` has none), and the
+/// answers of the I/O that patched the snapshot after them (kinds 5 and 6; version 2
+/// recordings without them stay valid and resolve nothing).
 ///
 ///     file      = header frame* trailer
 ///     header    = "PPSD" version:u8(=2) byteOrder:u8(1 little, 2 big) reserved:u16(=0)
@@ -24,7 +26,7 @@ import SocketModel
 ///                 1 (a socket) cookie:u64le, 2 (failed) the reason in UTF-8 (0 ... 64 KiB)
 ///     kind 6    = one cgroup id resolved after the dumps: protocol 6, family 0 (as a
 ///                 restart's); payload id:u64le known:u8, then for known 1 the path in UTF-8
-///                 (0 ... 64 KiB), for known 0 (the live run could not resolve it) nothing
+///                 (0 ... 64 KiB), for known 0 (the live run could not resolve it) nothing.
 ///                 Replay answers lookups and cgroup paths from the kind 5 and 6 frames after
 ///                 the last restart (one per lookup and per id; never inside a dump); what is
 ///                 not recorded stays unresolved. Addresses are in network order.
