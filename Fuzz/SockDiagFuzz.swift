@@ -2,8 +2,9 @@
 // SocketModel only: see Fuzz/run.sh. Whatever the bytes, parsing must end in a value or a
 // WireError: never a trap, an out-of-bounds read (ASan) or a hang.
 //
-// Input: a recording (starts with "PPSD") is replayed whole; anything else is one selector
-// byte and a body:
+// Input: a recording (starts with "PPSD") is replayed whole, and what it resolves (lookup
+// answers, cgroup paths) must re-encode to a recording that resolves the same; anything else
+// is one selector byte and a body:
 //   0  the body is one datagram of a TCP dump, then of a count-only UDP dump
 //   1  the body is a lookup reply
 //   2  the body is an inet_diag_msg payload (message + attributes) to decode
@@ -18,6 +19,19 @@ public func sockDiagFuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {
         var visited = 0
         if let summary = try? DumpRecordingFormat.replay(input, visit: { _ in visited += 1 }) {
             precondition(summary.statistics.records == visited && summary.statistics.retries >= 0)
+            var again = DumpRecordingFormat.fileHeader()
+            var frames = 0
+            for (lookup, answer) in summary.resolutions.lookups {
+                again += DumpRecordingFormat.lookupFrame(lookup, answer)!
+                frames += 1
+            }
+            for (id, path) in summary.resolutions.cgroupPaths {
+                again += DumpRecordingFormat.cgroupFrame(id: id, path: path)!
+                frames += 1
+            }
+            again += DumpRecordingFormat.trailer(frames: frames, dumps: 0, offset: again.count)
+            let reread = again.withUnsafeBytes { try? DumpRecordingFormat.replay($0, visit: { _ in }) }
+            precondition(reread?.resolutions == summary.resolutions)
         }
         return 0
     }

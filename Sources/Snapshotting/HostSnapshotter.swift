@@ -25,7 +25,8 @@ public final class HostSnapshotter: SnapshotSource {
     }
 
     /// - Parameters:
-    ///   - recorder: also writes the raw bytes of every dump there (`report --record`).
+    ///   - recorder: also writes the raw bytes of every dump there, and the answers of the
+    ///     lookups and cgroup resolutions (`report --record`).
     ///   - protocols: the protocols to dump; the others are left out of the snapshot.
     ///   - range: reads the range of the client's namespace (a namespace's kept files, or this
     ///     thread's `/proc/sys` by default).
@@ -61,19 +62,25 @@ public final class HostSnapshotter: SnapshotSource {
         analyzer.reset()
         let total: DumpStatistics
         do { total = try dumpEverySocket(into: &analyzer) } catch { throw .sockDiag(error) }
+        // Each answer goes to the recording too, so that a replay resolves what this run did.
+        var recordingFailure: SockDiagError?
+        func record(_ write: (DumpRecorder) throws(SockDiagError) -> Void) {
+            guard let recorder, recordingFailure == nil else { return }
+            do throws(SockDiagError) { try write(recorder) } catch { recordingFailure = error }
+        }
         let snapshot = analyzer.finish()
             .resolvingReceivers { duplicate in
-                do {
-                    let found = try client.lookup(
-                        proto: .udp, local: duplicate.local, remote: duplicate.remote,
-                        interfaceIndex: duplicate.sockets.first?.interfaceIndex ?? 0
-                    )
-                    return found.map { .socket(cookie: $0.cookie) } ?? .noSocket
-                } catch {
-                    return .failed("\(error)")
-                }
+                let lookup = ExactLookup(receiverOf: duplicate)
+                let answer = client.answer(lookup)
+                record { recorder throws(SockDiagError) in try recorder.record(lookup, answer: answer) }
+                return ReceiverLookup(answer)
             }
-            .resolvingCgroupPaths { cgroups.path(for: $0) }
+            .resolvingCgroupPaths { id in
+                let path = cgroups.path(for: id)
+                record { recorder throws(SockDiagError) in try recorder.recordCgroup(id: id, path: path) }
+                return path
+            }
+        if let recordingFailure { throw .sockDiag(recordingFailure) }
         return TakenSnapshot(snapshot: snapshot, statistics: total)
     }
 

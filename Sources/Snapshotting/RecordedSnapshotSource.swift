@@ -3,9 +3,10 @@ import SockDiag
 import SocketModel
 
 /// Snapshots from a file written by `DumpRecorder` (`portpressure report --record`): the same
-/// analysis, without the kernel. Which duplicate socket receives and cgroup paths can't be
-/// asked of a recording, so they stay unknown. The range is the caller's (a recording holds
-/// sockets only).
+/// analysis, without the kernel. Which duplicate socket receives and cgroup paths are answered
+/// as the recording says the live run resolved them (unresolved when it holds no answer, as
+/// in recordings made before it kept them). The range is the caller's (a recording holds no
+/// range).
 public struct RecordedSnapshotSource: SnapshotSource {
     public let path: String
     public let ephemeralRange: EphemeralRange
@@ -33,8 +34,12 @@ public struct RecordedSnapshotSource: SnapshotSource {
     public func take(options: AnalysisOptions, range: EphemeralRange) throws(SnapshotError) -> TakenSnapshot {
         var analyzer = PortPressureAnalyzer(range: range, options: options)
         do {
-            let statistics = try DumpReplay.replay(fileAt: path) { analyzer.add($0) }
-            return TakenSnapshot(snapshot: analyzer.finish(), statistics: statistics)
+            let replayed = try DumpReplay.replay(fileAt: path) { analyzer.add($0) }
+            let resolutions = replayed.resolutions
+            let snapshot = analyzer.finish()
+                .resolvingReceivers { resolutions.answer(to: ExactLookup(receiverOf: $0)).map(ReceiverLookup.init) ?? .unresolved }
+                .resolvingCgroupPaths { resolutions.cgroupPath(for: $0) }
+            return TakenSnapshot(snapshot: snapshot, statistics: replayed.statistics)
         } catch {
             throw .sockDiag(error)
         }

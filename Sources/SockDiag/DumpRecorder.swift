@@ -67,6 +67,24 @@ public final class DumpRecorder: Sendable {
         try write(header, payload: datagram)
     }
 
+    /// Records what an exact lookup made after the dumps came back with, so that a replay
+    /// answers it the same (which socket of a duplicate UDP 4-tuple receives).
+    public func record(_ lookup: ExactLookup, answer: LookupAnswer) throws(SockDiagError) {
+        guard let frame = DumpRecordingFormat.lookupFrame(lookup, answer) else {
+            throw .malformed("lookup \(lookup) cannot be recorded (endpoints of two families, or a reason over \(DumpRecordingFormat.maximumText) bytes)")
+        }
+        try write(frame, payload: nil)
+    }
+
+    /// Records a cgroup id resolved after the dumps (nil: unknown), so that a replay shows the
+    /// same path.
+    public func recordCgroup(id: UInt64, path: String?) throws(SockDiagError) {
+        guard let frame = DumpRecordingFormat.cgroupFrame(id: id, path: path) else {
+            throw .malformed("cgroup path of id \(id) over \(DumpRecordingFormat.maximumText) bytes cannot be recorded")
+        }
+        try write(frame, payload: nil)
+    }
+
     /// Writes a frame (or the file header, `counts: false`, which is no frame) and counts it.
     private func write(_ header: [UInt8], payload: UnsafeRawBufferPointer?, counts: Bool = true) throws(SockDiagError) {
         let result: Result<Void, Errno> = file.withLock { descriptor in
@@ -90,6 +108,14 @@ public final class DumpRecorder: Sendable {
     }
 }
 
+/// What a replay gives besides the sockets it visits.
+public struct ReplayedRecording: Sendable, Equatable {
+    /// The statistics the live dump returned.
+    public var statistics: DumpStatistics
+    /// The lookup answers and cgroup paths the live pipeline resolved after its dumps.
+    public var resolutions: RecordedResolutions
+}
+
 /// Parses recordings made by `DumpRecorder`, through the same parser as live dumps.
 public enum DumpReplay {
     /// Replays the file at `path`: `visit` sees every socket of the dumps after the last
@@ -97,14 +123,14 @@ public enum DumpReplay {
     /// returned. Throws `.dumpInterrupted` when the last dump was interrupted and no restart
     /// follows (the live dump gave up).
     @discardableResult
-    public static func replay(fileAt path: String, visit: (SocketRecord) -> Void) throws(SockDiagError) -> DumpStatistics {
+    public static func replay(fileAt path: String, visit: (SocketRecord) -> Void) throws(SockDiagError) -> ReplayedRecording {
         let bytes = try readWholeFile(path)
         return try replay(bytes: bytes, visit: visit)
     }
 
     /// Replays a recording held in memory.
     @discardableResult
-    public static func replay(bytes: [UInt8], visit: (SocketRecord) -> Void) throws(SockDiagError) -> DumpStatistics {
+    public static func replay(bytes: [UInt8], visit: (SocketRecord) -> Void) throws(SockDiagError) -> ReplayedRecording {
         let result: Result<DumpRecordingFormat.Summary, WireError> = bytes.withUnsafeBytes { buffer in
             do throws(WireError) {
                 return .success(try DumpRecordingFormat.replay(buffer, visit: visit))
@@ -115,7 +141,7 @@ public enum DumpReplay {
         switch result {
         case let .success(summary):
             if summary.endsInterrupted { throw .dumpInterrupted(attempts: summary.statistics.retries + 1) }
-            return summary.statistics
+            return ReplayedRecording(statistics: summary.statistics, resolutions: summary.resolutions)
         case let .failure(error):
             throw SockDiagError(error, request: "replay")
         }

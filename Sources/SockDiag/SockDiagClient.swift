@@ -69,6 +69,18 @@ public final class SockDiagClient: Sendable {
         }
     }
 
+    /// `lookup` made, with its outcome as a recording keeps it: the cookie of the socket the
+    /// kernel returned, none, or the error described.
+    public func answer(_ lookup: ExactLookup) -> LookupAnswer {
+        do {
+            let found = try self.lookup(proto: lookup.proto, local: lookup.local, remote: lookup.remote,
+                                        interfaceIndex: lookup.interfaceIndex)
+            return found.map { .socket(cookie: $0.cookie) } ?? .noSocket
+        } catch {
+            return .failed("\(error)")
+        }
+    }
+
     /// Exact lookup of one socket by 4-tuple (`SOCK_DIAG_BY_FAMILY` without `NLM_F_DUMP`): the
     /// socket the kernel would deliver a packet from `remote` to `local` to, as the kernel
     /// returns it, or nil when there is none (`ENOENT`).

@@ -1,7 +1,9 @@
 import SocketModel
 
 /// The container a `DumpRecorder` writes: the raw netlink datagrams of one or more dumps, with
-/// what the datagrams do not say themselves (the protocol; `inet_diag_msg` has none).
+/// what the datagrams do not say themselves (the protocol; `inet_diag_msg` has none), and the
+/// answers of the I/O that patched the snapshot after them (kinds 5 and 6; version 2
+/// recordings without them stay valid and resolve nothing).
 ///
 ///     file      = header frame* trailer
 ///     header    = "PPSD" version:u8(=2) byteOrder:u8(1 little, 2 big) reserved:u16(=0)
@@ -16,6 +18,18 @@ import SocketModel
 ///                 live visitor kept only those, and counts the void ones' messages, bytes and
 ///                 interruptions into the statistics as the live dump did. An interrupted dump
 ///                 must be followed by a restart or end the recording (the live dump gave up).
+///     kind 5    = the answer of one exact lookup made after the dumps (which socket of a
+///                 duplicate UDP 4-tuple receives): protocol the lookup's, family the
+///                 endpoints' (2 or 10, both the same); payload
+///                 localAddress[4|16] localPort:u16le remoteAddress[4|16] remotePort:u16le
+///                 interfaceIndex:u32le answer:u8, then for answer 0 (no socket) nothing,
+///                 1 (a socket) cookie:u64le, 2 (failed) the reason in UTF-8 (0 ... 64 KiB)
+///     kind 6    = one cgroup id resolved after the dumps: protocol 6, family 0 (as a
+///                 restart's); payload id:u64le known:u8, then for known 1 the path in UTF-8
+///                 (0 ... 64 KiB), for known 0 (the live run could not resolve it) nothing.
+///                 Replay answers lookups and cgroup paths from the kind 5 and 6 frames after
+///                 the last restart (one per lookup and per id; never inside a dump); what is
+///                 not recorded stays unresolved. Addresses are in network order.
 ///     trailer   = a frame of kind 3, protocol 0, family 0, length 16, whose payload is
 ///                 frames:u32le dumps:u32le offset:u64le: the number of frames before it (of
 ///                 any kind), of dump frames among them, and its own offset in the file; it
@@ -41,6 +55,10 @@ enum DumpRecordingFormat {
     static let kindTrailer: UInt8 = 3
     static let trailerPayloadSize = 16
     static let kindRestart: UInt8 = 4
+    static let kindLookup: UInt8 = 5
+    static let kindCgroup: UInt8 = 6
+    /// The longest failure reason or cgroup path a frame holds.
+    static let maximumText = 1 << 16
 
     static var hostByteOrder: UInt8 { 1.littleEndian == 1 ? 1 : 2 }
 
@@ -56,13 +74,118 @@ enum DumpRecordingFormat {
     static func trailer(frames: Int, dumps: Int, offset: Int) -> [UInt8] {
         var bytes: [UInt8] = [kindTrailer, 0, 0, 0, UInt8(trailerPayloadSize), 0, 0, 0]
         for (value, width) in [(UInt64(frames), 4), (UInt64(dumps), 4), (UInt64(offset), 8)] {
-            for shift in 0..<width { bytes.append(UInt8(truncatingIfNeeded: value >> (8 * UInt64(shift)))) }
+            appendLittleEndian(value, width, to: &bytes)
         }
         return bytes
     }
 
+    /// A kind 5 frame: `lookup` and what it came back with. Nil when the format cannot hold it
+    /// (endpoints of two families, a reason over `maximumText` bytes).
+    static func lookupFrame(_ lookup: ExactLookup, _ answer: LookupAnswer) -> [UInt8]? {
+        let family = lookup.local.address.family
+        guard lookup.remote.address.family == family else { return nil }
+        var payload: [UInt8] = []
+        for endpoint in [lookup.local, lookup.remote] {
+            payload += endpoint.address.networkBytes
+            appendLittleEndian(UInt64(endpoint.port), 2, to: &payload)
+        }
+        appendLittleEndian(UInt64(lookup.interfaceIndex), 4, to: &payload)
+        switch answer {
+        case .noSocket:
+            payload.append(0)
+        case let .socket(cookie):
+            payload.append(1)
+            appendLittleEndian(cookie, 8, to: &payload)
+        case let .failed(reason):
+            guard reason.utf8.count <= maximumText else { return nil }
+            payload.append(2)
+            payload += reason.utf8
+        }
+        return frameHeader(kind: kindLookup, proto: lookup.proto, family: family, length: payload.count) + payload
+    }
+
+    /// A kind 6 frame: cgroup `id` resolved to `path` (nil: unknown). Nil when the path is
+    /// over `maximumText` bytes.
+    static func cgroupFrame(id: UInt64, path: String?) -> [UInt8]? {
+        var payload: [UInt8] = []
+        appendLittleEndian(id, 8, to: &payload)
+        if let path {
+            guard path.utf8.count <= maximumText else { return nil }
+            payload.append(1)
+            payload += path.utf8
+        } else {
+            payload.append(0)
+        }
+        return frameHeader(kind: kindCgroup, proto: .tcp, family: nil, length: payload.count) + payload
+    }
+
+    private static func appendLittleEndian(_ value: UInt64, _ width: Int, to bytes: inout [UInt8]) {
+        for shift in 0..<width { bytes.append(UInt8(truncatingIfNeeded: value >> (8 * UInt64(shift)))) }
+    }
+
+    /// The `width`-byte little-endian number at `offset`; callers check the bounds.
+    private static func littleEndian(_ bytes: UnsafeRawBufferPointer, at offset: Int, _ width: Int) -> UInt64 {
+        (0..<width).reduce(UInt64(0)) { $0 | UInt64(bytes[offset + $1]) << (8 * UInt64($1)) }
+    }
+
+    /// Decodes a kind 5 frame's payload (its length was checked against the recording).
+    static func decodeLookup(_ frame: Frame) throws(WireError) -> (ExactLookup, LookupAnswer) {
+        let p = frame.payload
+        let addressSize = frame.family == AddressFamily.ipv6.rawValue ? 16 : 4
+        let fixed = 2 * (addressSize + 2) + 4 + 1
+        guard frame.family != InetDiagWire.afUnspec, p.count >= fixed else {
+            throw .malformed("lookup frame of \(p.count) bytes, family \(frame.family), at offset \(frame.offset)")
+        }
+        func endpoint(at offset: Int) -> SocketEndpoint? {
+            IPAddress(networkBytes: p[offset..<(offset + addressSize)]).map {
+                SocketEndpoint(address: $0, port: UInt16(littleEndian(p, at: offset + addressSize, 2)))
+            }
+        }
+        guard let local = endpoint(at: 0), let remote = endpoint(at: addressSize + 2) else {
+            throw .malformed("lookup frame addresses at offset \(frame.offset)")
+        }
+        let lookup = ExactLookup(proto: frame.proto, local: local, remote: remote,
+                                 interfaceIndex: UInt32(littleEndian(p, at: 2 * (addressSize + 2), 4)))
+        let rest = p.count - fixed
+        switch p[fixed - 1] {
+        case 0 where rest == 0:
+            return (lookup, .noSocket)
+        case 1 where rest == 8:
+            return (lookup, .socket(cookie: littleEndian(p, at: fixed, 8)))
+        case 2 where rest <= maximumText:
+            guard let reason = String(validating: p[fixed...], as: UTF8.self) else {
+                throw .malformed("lookup failure reason not UTF-8 at offset \(frame.offset)")
+            }
+            return (lookup, .failed(reason))
+        default:
+            throw .malformed("lookup answer \(p[fixed - 1]) with \(rest) bytes at offset \(frame.offset)")
+        }
+    }
+
+    /// Decodes a kind 6 frame's payload (its length was checked against the recording).
+    static func decodeCgroup(_ frame: Frame) throws(WireError) -> (id: UInt64, path: String?) {
+        let p = frame.payload
+        guard frame.family == InetDiagWire.afUnspec, p.count >= 9 else {
+            throw .malformed("cgroup frame of \(p.count) bytes, family \(frame.family), at offset \(frame.offset)")
+        }
+        let id = littleEndian(p, at: 0, 8)
+        switch p[8] {
+        case 0 where p.count == 9:
+            return (id, nil)
+        case 1 where p.count - 9 <= maximumText:
+            guard let path = String(validating: p[9...], as: UTF8.self) else {
+                throw .malformed("cgroup path not UTF-8 at offset \(frame.offset)")
+            }
+            return (id, path)
+        default:
+            throw .malformed("cgroup frame known \(p[8]) with \(p.count - 9) path bytes at offset \(frame.offset)")
+        }
+    }
+
     struct Summary: Equatable {
         var statistics = DumpStatistics()
+        /// The lookup answers and cgroup paths after the last restart.
+        var resolutions = RecordedResolutions()
         /// The last dump was marked `NLM_F_DUMP_INTR` and no restart follows.
         var endsInterrupted = false
     }
@@ -72,6 +195,7 @@ enum DumpRecordingFormat {
         var offset: Int
         var kind: UInt8
         var proto: TransportProtocol
+        var family: UInt8
         var payload: UnsafeRawBufferPointer
     }
 
@@ -107,6 +231,10 @@ enum DumpRecordingFormat {
         try forEachFrame(bytes) { (frame: Frame) throws(WireError) in
             if frame.offset <= lastRestart {
                 switch frame.kind {
+                case kindLookup:
+                    _ = try decodeLookup(frame)   // void, but checked all the same
+                case kindCgroup:
+                    _ = try decodeCgroup(frame)
                 case kindDump:
                     closeVoid()
                     void = DumpParser(proto: frame.proto, expected: nil, countOnly: true)
@@ -135,6 +263,22 @@ enum DumpRecordingFormat {
                 summary.statistics.records += parser!.records - before.0
                 summary.statistics.messages += parser!.messages - before.1
                 summary.statistics.bytes += parser!.bytes - before.2
+            case kindLookup, kindCgroup:
+                // The live pipeline resolves after its dumps, never within one.
+                guard parser?.isFinished ?? true else {
+                    throw .malformed("resolution frame inside a dump, at offset \(frame.offset)")
+                }
+                if frame.kind == kindLookup {
+                    let (lookup, answer) = try decodeLookup(frame)
+                    guard summary.resolutions.add(lookup, answer) else {
+                        throw .malformed("lookup \(lookup) answered twice, at offset \(frame.offset)")
+                    }
+                } else {
+                    let (id, path) = try decodeCgroup(frame)
+                    guard summary.resolutions.addCgroup(id, path: path) else {
+                        throw .malformed("cgroup id \(id) resolved twice, at offset \(frame.offset)")
+                    }
+                }
             default:
                 throw .malformed("unknown frame kind \(frame.kind) at offset \(frame.offset)")
             }
@@ -186,10 +330,12 @@ enum DumpRecordingFormat {
                 guard length == 0 else { throw .malformed("\(kind == kindDump ? "dump" : "restart") frame with \(length) payload bytes") }
             case kindDatagram:
                 guard length >= 1, length <= maximumDatagram else { throw .malformed("datagram frame of \(length) bytes") }
+            case kindLookup, kindCgroup:
+                break   // their decoders check the payload
             default:
                 throw .malformed("unknown frame kind \(kind) at offset \(offset)")
             }
-            try body(Frame(offset: offset, kind: kind, proto: proto,
+            try body(Frame(offset: offset, kind: kind, proto: proto, family: bytes[offset + 2],
                            payload: UnsafeRawBufferPointer(rebasing: bytes[payloadStart..<(payloadStart + length)])))
             offset = payloadStart + length
         }
@@ -208,9 +354,7 @@ enum DumpRecordingFormat {
         guard bytes.count - offset - frameHeaderSize >= trailerPayloadSize else {
             throw .malformed("trailer at offset \(offset) cut short")
         }
-        func field(_ start: Int, _ width: Int) -> UInt64 {
-            (0..<width).reduce(UInt64(0)) { $0 | UInt64(bytes[offset + frameHeaderSize + start + $1]) << (8 * UInt64($1)) }
-        }
+        func field(_ start: Int, _ width: Int) -> UInt64 { littleEndian(bytes, at: offset + frameHeaderSize + start, width) }
         let (statedFrames, statedDumps, statedOffset) = (field(0, 4), field(4, 4), field(8, 8))
         guard statedOffset == UInt64(offset) else {
             throw .malformed("trailer at offset \(offset) says it is at offset \(statedOffset): bytes are missing or were added before it")
