@@ -82,6 +82,39 @@ struct DashboardTests {
         }
     }
 
+    @Test("The host dashboard filters every namespace-scoped selector by $netns and lists namespaces and pods")
+    func hostDashboardFiltersByNamespace() throws {
+        let dashboard = try Repository.json("dashboards/portpressure-host.json")
+        let netns = try #require(DashboardLint.variable("netns", in: dashboard))
+        #expect(netns["multi"] as? Bool == true && netns["includeAll"] as? Bool == true && netns["allValue"] as? String == ".*")
+        let query = DashboardLint.variableQuery(netns)
+        #expect(query.hasPrefix("label_values(portpressure_ephemeral_ports_limit{") && query.hasSuffix(", netns)"), "\(query)")
+        #expect(query.contains(#"job="$job""#) && query.contains(#"instance="$instance""#), "\(query)")
+
+        let scoped = Set(MetricContract.labels.filter { $0.value.contains("netns") }.keys)
+        var filtered = 0
+        for query in DashboardLint.queries(in: dashboard) {
+            for selector in try PromQLSelectors.selectors(in: query.expr) where scoped.contains(selector.metric ?? "") {
+                let matcher = selector.matcher("netns")
+                #expect(matcher?.op == "=~" && matcher?.value == "$netns", "\(query): \(selector) is not filtered by netns=~\"$netns\"")
+                filtered += 1
+            }
+        }
+        #expect(filtered >= 30, "namespace-scoped selectors: \(filtered)")
+
+        // The table: per namespace and protocol, the pressure, whether it is exact, the bound, and who it is.
+        let table = try #require(DashboardLint.dataPanels(of: dashboard).first {
+            $0["type"] as? String == "table" && ($0["title"] as? String ?? "").contains("--collector.netns")
+        })
+        #expect((table["description"] as? String ?? "").contains("no data unless"))
+        let exprs = (table["targets"] as? [[String: Any]] ?? []).compactMap { $0["expr"] as? String }
+        for metric in ["portpressure_netns_pressure_ratio", "portpressure_netns_figures_exact", "portpressure_netns_pressure_bound_ratio"] {
+            #expect(exprs.contains { $0.contains(metric + "{") && $0.contains("by (netns, proto)")
+                && $0.contains("group_left (name, pod_uid, container_id, runtime)") && $0.contains("portpressure_netns_info{") },
+                    "\(metric) joined with portpressure_netns_info")
+        }
+    }
+
     @Test("Nothing comes from what --web.disable-exporter-metrics removes: variables and panels work with every flag",
           arguments: Repository.dashboards)
     func independentOfExporterMetrics(file: String) throws {

@@ -164,7 +164,8 @@ struct EndToEndTests {
             #expect(try api.query(#"portpressure_udp_overshadowed_sockets{family="ipv4"}"#).first?.value == 1)
 
             for instance in [Self.instance, Self.leanInstance] {
-                try Self.everyDashboardQueryReturnsData(api, instance: instance)
+                // The netns label is the namespace's inode: net:[INODE] -> INODE.
+                try Self.everyDashboardQueryReturnsData(api, instance: instance, netns: namespaceID.filter(\.isNumber))
             }
             try Self.everyAlertSelectorReturnsData(api)
 
@@ -292,8 +293,8 @@ struct EndToEndTests {
     }
 
     /// Every query of both dashboards, variables substituted as Grafana would, returns samples;
-    /// and the variables' label_values() find this job and instance.
-    static func everyDashboardQueryReturnsData(_ api: PrometheusAPI, instance: String) throws {
+    /// and the variables' label_values() find this job, instance and network namespace.
+    static func everyDashboardQueryReturnsData(_ api: PrometheusAPI, instance: String, netns: String) throws {
         var empty: [String] = []
         for file in Repository.dashboards {
             let dashboard = try Repository.json(file)
@@ -309,14 +310,24 @@ struct EndToEndTests {
                 }
             }
             // The variables, as Grafana asks for them: label_values(METRIC{...}, LABEL).
-            for name in ["job", "instance"] {
-                let query = DashboardLint.variableQuery(try #require(DashboardLint.variable(name, in: dashboard)))
+            // The host dashboard's netns (every namespace-scoped family has it) finds this namespace too.
+            for name in ["job", "instance", "netns"] {
+                guard let variable = DashboardLint.variable(name, in: dashboard) else {
+                    #expect(name == "netns", "\(file) has no \(name) variable")
+                    continue
+                }
+                let query = DashboardLint.variableQuery(variable)
                 let inside = query.dropFirst("label_values(".count).dropLast()
                 let comma = try #require(inside.lastIndex(of: ","))
                 let match = DashboardLint.substitute(String(inside[..<comma]), job: job, instance: instance, rateInterval: rateInterval)
                 let label = inside[inside.index(after: comma)...].trimmingCharacters(in: .whitespaces)
                 #expect(label == name)
-                #expect(try api.labelValues(label, match: match).contains(name == "job" ? job : instance), "\(file) \(name): \(query)")
+                let values = try api.labelValues(label, match: match)
+                switch name {
+                case "job": #expect(values.contains(job), "\(file) \(name): \(query)")
+                case "instance": #expect(values.contains(instance), "\(file) \(name): \(query)")
+                default: #expect(values == [netns], "\(file) \(name): \(query): one namespace without --collector.netns")
+                }
             }
         }
         #expect(empty.isEmpty, "\(empty.joined(separator: "\n"))")
