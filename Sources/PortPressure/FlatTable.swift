@@ -101,6 +101,8 @@ extension FlatTable: Sendable where Key: Sendable {}
 /// slot and cannot be inserted.
 struct FlatSet: Sendable {
     private var slots: [UInt64] = []
+    /// Scratch for `insert(contentsOf:inserted:)`, kept to reuse its memory.
+    private var homeSlots: [UInt64] = []
     private var mask: Int = -1
     private(set) var count = 0
 
@@ -121,6 +123,25 @@ struct FlatSet: Sendable {
                 return true
             }
             position = (position + 1) & mask
+        }
+    }
+
+    /// Inserts every key of `keys` in order, calling `inserted` with each one that was absent.
+    ///
+    /// The same as `insert` one key at a time, but quicker on a set much larger than the CPU
+    /// cache, where each insert is a cache miss: the keys' home slots are read first, in a loop
+    /// whose loads do not depend on one another, so the CPU overlaps their misses; inserting
+    /// then finds the slots in cache, and a key already in its home slot is known present.
+    mutating func insert(contentsOf keys: [UInt64], inserted: (UInt64) -> Void) {
+        // Growing in between would move the slots that were read.
+        while (count + keys.count) * 4 >= slots.count * 3 { grow() }
+        homeSlots.removeAll(keepingCapacity: true)
+        let mask = self.mask
+        slots.withUnsafeBufferPointer { slots in
+            for key in keys { homeSlots.append(slots[Int(truncatingIfNeeded: mix64(key)) & mask]) }
+        }
+        for (key, home) in zip(keys, homeSlots) where home != key && insert(key) {
+            inserted(key)
         }
     }
 

@@ -54,6 +54,11 @@ public struct PortPressureAnalyzer: Sendable {
     private var destinations: [DestinationCounters] = []
     /// (destination index << 16 | port): the distinct ports of every destination.
     private var destinationPorts = FlatSet()
+    /// Keys for `destinationPorts` not inserted yet. The set is the analysis's one large
+    /// random-access table (an entry per connection), where each insert is a cache miss;
+    /// inserted a batch at a time, the misses overlap (`FlatSet.insert(contentsOf:)`).
+    private var pendingDestinationPorts: [UInt64] = []
+    private static let destinationPortBatch = 256
 
     /// Connected UDP 4-tuples; `udpFirstSocket[i]` is the first socket seen on `udpTuples.keys[i]`.
     private var udpTuples = FlatTable<UDPTupleKey>()
@@ -81,7 +86,6 @@ public struct PortPressureAnalyzer: Sendable {
         var sockets = 0
         var boundPorts = 0
         var destinations = 0
-        var maxDestinationPorts = 0
     }
 
     private struct DestinationCounters: Sendable {
@@ -117,6 +121,7 @@ public struct PortPressureAnalyzer: Sendable {
         destinationTable.removeAll()
         destinations.removeAll(keepingCapacity: true)
         destinationPorts.removeAll()
+        pendingDestinationPorts.removeAll(keepingCapacity: true)
         udpTuples.removeAll()
         udpFirstSocket.removeAll(keepingCapacity: true)
         duplicateGroupOfTuple.removeAll()
@@ -224,11 +229,16 @@ public struct PortPressureAnalyzer: Sendable {
             sources[source].destinations += 1
         }
         destinations[destination].sockets += 1
-        if destinationPorts.insert(UInt64(destination) << 16 | UInt64(record.local.port)) {
-            destinations[destination].portsUsed += 1
-            let used = Int(destinations[destination].portsUsed)
-            if used > sources[source].maxDestinationPorts { sources[source].maxDestinationPorts = used }
+        pendingDestinationPorts.append(UInt64(destination) << 16 | UInt64(record.local.port))
+        if pendingDestinationPorts.count == Self.destinationPortBatch { insertPendingDestinationPorts() }
+    }
+
+    /// Counts the distinct ports among the pending (destination, port) keys.
+    private mutating func insertPendingDestinationPorts() {
+        destinationPorts.insert(contentsOf: pendingDestinationPorts) { key in
+            destinations[Int(truncatingIfNeeded: key >> 16)].portsUsed += 1
         }
+        pendingDestinationPorts.removeAll(keepingCapacity: true)
     }
 
     @inline(__always)
@@ -277,10 +287,11 @@ public struct PortPressureAnalyzer: Sendable {
 
     // MARK: - Snapshot
 
-    /// The facts of every record added since the start or the last `reset()`. The analyzer
-    /// is left as it is; adding more records and finishing again is allowed.
-    public func finish() -> Snapshot {
-        Snapshot(
+    /// The facts of every record added since the start or the last `reset()`. The records
+    /// stay counted: adding more records and finishing again is allowed.
+    public mutating func finish() -> Snapshot {
+        insertPendingDestinationPorts()
+        return Snapshot(
             range: range, options: options, recordCount: recordCount,
             sockets: socketCounts(),
             protocols: TransportProtocol.allCases.map { proto in
@@ -360,6 +371,11 @@ public struct PortPressureAnalyzer: Sendable {
                 next[Int(key.source)] += 1
             }
         }
+        var maxDestinationPorts = [Int](repeating: 0, count: sourceTable.count)
+        for (index, key) in destinationTable.keys.enumerated() {
+            let source = Int(key.source)
+            maxDestinationPorts[source] = max(maxDestinationPorts[source], Int(destinations[index].portsUsed))
+        }
         var out: [SourceUsage] = []
         out.reserveCapacity(sourceTable.count)
         for (index, key) in sourceTable.keys.enumerated() {
@@ -371,7 +387,7 @@ public struct PortPressureAnalyzer: Sendable {
                 proto: key.proto, family: key.address.family, localAddress: key.address,
                 portsUsed: counters.portsUsed, sockets: counters.sockets,
                 boundPorts: counters.boundPorts, destinationCount: counters.destinations,
-                maxDestinationPortsUsed: counters.maxDestinationPorts, topDestinations: top))
+                maxDestinationPortsUsed: maxDestinationPorts[index], topDestinations: top))
         }
         out.sort { ($0.proto, $0.localAddress) < ($1.proto, $1.localAddress) }
         return out

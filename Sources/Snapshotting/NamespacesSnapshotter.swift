@@ -91,7 +91,8 @@ public final class NamespacesSnapshotter: Sendable {
             }
             handleOf[reading.namespace.id.inode] = handle
             var decision = figures.decision
-            var snapshot = PortPressureAnalyzer(range: figures.range, options: options).finish()
+            var noSockets = PortPressureAnalyzer(range: figures.range, options: options)
+            var snapshot = noSockets.finish()
             let exact = Set([TransportProtocol.tcp, .udp].filter { Self.figures(decision, $0) == .exact })
             if !exact.isEmpty {
                 let snapshotter = snapshotters.withLock { kept in
