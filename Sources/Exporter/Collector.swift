@@ -117,7 +117,7 @@ public struct NamespaceScope {
     /// The namespace's `KernelSettings` (the own one's read from `procSys`).
     public func kernelSettings(procSys: String) -> [KernelSetting] {
         switch content {
-        case .own: KernelSettings.current(procSys: procSys).map { KernelSetting(name: $0.name, value: $0.value) }
+        case .own: KernelSettings.current(procSys: procSys)
         case let .measured(namespace): namespace.kernelSettings
         }
     }

@@ -85,10 +85,10 @@ public final class NamespaceHandle: Sendable {
     }
 
     /// The namespace's `KernelSettings`, as of now; unreadable ones left out.
-    public func kernelSettings() -> [(name: String, value: Double)] {
+    public func kernelSettings() -> [KernelSetting] {
         settings.compactMap { setting in
             guard let text = try? WholeFile.text(setting.file), let value = KernelSettings.value(text) else { return nil }
-            return (setting.name, value)
+            return KernelSetting(name: setting.name, value: value)
         }
     }
 

@@ -35,17 +35,6 @@ public struct MeasuredNamespace: Sendable {
     public var netns: String { String(summary.netns) }
 }
 
-/// A sysctl and its value.
-public struct KernelSetting: Sendable, Hashable {
-    public var name: String
-    public var value: Double
-
-    public init(name: String, value: Double) {
-        self.name = name
-        self.value = value
-    }
-}
-
 /// The pipeline over every namespace: discovery → handles (made once per namespace on the
 /// entering thread, kept while it lives) → O(1) counts and range through each handle → the cost
 /// rule → dumps, through each namespace's own SOCK_DIAG socket, of the protocols that can be
@@ -138,7 +127,7 @@ public final class NamespacesSnapshotter: Sendable {
         // Kernel settings of the exported namespaces only: a few small reads each.
         for index in 0..<exportedCount {
             if let handle = handleOf[measured[index].summary.netns] {
-                measured[index].kernelSettings = handle.kernelSettings().map { KernelSetting(name: $0.name, value: $0.value) }
+                measured[index].kernelSettings = handle.kernelSettings()
             }
         }
         return NamespacesSnapshot(

@@ -1,5 +1,17 @@
 import SystemCalls
 
+/// A sysctl and its value.
+public struct KernelSetting: Sendable, Hashable {
+    /// The dotted name, `net.ipv4.tcp_tw_reuse`.
+    public var name: String
+    public var value: Double
+
+    public init(name: String, value: Double) {
+        self.name = name
+        self.value = value
+    }
+}
+
 /// Kernel settings that shape ephemeral-port pressure, read from `/proc/sys` of the calling
 /// thread's network namespace.
 public enum KernelSettings {
@@ -14,11 +26,11 @@ public enum KernelSettings {
 
     /// Each setting of `names` that exists and holds one number, with its value; settings the
     /// kernel lacks (or that cannot be read) are left out.
-    public static func current(procSys: String = "/proc/sys") -> [(name: String, value: Double)] {
-        var settings: [(name: String, value: Double)] = []
+    public static func current(procSys: String = "/proc/sys") -> [KernelSetting] {
+        var settings: [KernelSetting] = []
         for name in names {
             guard let text = try? WholeFile.text(path(of: name, procSys: procSys)), let value = value(text) else { continue }
-            settings.append((name, value))
+            settings.append(KernelSetting(name: name, value: value))
         }
         return settings
     }
