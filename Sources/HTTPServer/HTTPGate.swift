@@ -121,7 +121,11 @@ final class HTTPGate: @unchecked Sendable {
         var nextSweep = clock.now
         var nextLog = clock.now + settings.logInterval
         loop: while true {
-            let count = epoll_wait(epollFD, &events, Int32(events.count), 100)
+            // Deadlines to keep: every 100 ms while a connection or a paused listener waits on
+            // one; otherwise only the next log line, so an idle exporter sleeps.
+            let sweeping = !waiting.isEmpty || !pausedListeners.isEmpty
+            let timeout = sweeping ? 100 : Self.milliseconds(from: clock.now, to: nextLog)
+            let count = epoll_wait(epollFD, &events, Int32(events.count), timeout)
             if count < 0 && errno != EINTR { logger.error("epoll_wait failed", metadata: ["errno": "\(errno)"]); break }
             for event in events.prefix(max(0, Int(count))) {
                 let tag = event.data.u64
@@ -143,6 +147,14 @@ final class HTTPGate: @unchecked Sendable {
             }
         }
         finish()
+    }
+
+    /// The epoll timeout reaching `deadline`, rounded up; 0 once it has passed.
+    private static func milliseconds(from now: ContinuousClock.Instant, to deadline: ContinuousClock.Instant) -> Int32 {
+        let (seconds, attoseconds) = (deadline - now).components
+        guard seconds >= 0 && (seconds > 0 || attoseconds > 0) else { return 0 }
+        let milliseconds = seconds * 1000 + (attoseconds + 999_999_999_999_999) / 1_000_000_000_000_000
+        return Int32(clamping: milliseconds)
     }
 
     private func finish() {
