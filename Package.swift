@@ -11,7 +11,7 @@
 //   Metrics                                   Prometheus exposition writer and process_* parsing (pure: no C, no I/O)
 //   ConnectX -> SockDiag, SystemCalls         userspace connectx() for TCP and UDP
 //   HTTPServer -> CMicroHTTPD, CZlib, CGnuTLS, CCrypt, SocketModel   embedded HTTP server, TLS, basic auth
-//   ConfigFile -> SystemCalls, Yams          reading a YAML configuration file (probes, web), once
+//   ConfigFile -> CYAML, SystemCalls         reading a YAML configuration file (probes, web), once
 //   WebConfig -> HTTPServer, ConfigFile      --web.config.file (exporter-toolkit format)
 //   Probes -> ConnectX, NetworkNamespaces, SockDiag, Metrics, ConfigFile, SystemCalls   active probes (in any namespace) and their YAML config
 //   Snapshotting -> PortPressure, SockDiag, NetworkNamespaces   the snapshot pipeline (live kernel or recording): report and serve
@@ -42,6 +42,7 @@ let package = Package(
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         .systemLibrary(name: "CGnuTLS", pkgConfig: "gnutls", providers: [.apt(["libgnutls28-dev"])]),
         .systemLibrary(name: "CCrypt", pkgConfig: "libcrypt", providers: [.apt(["libcrypt-dev"])]),
+        .systemLibrary(name: "CYAML", pkgConfig: "yaml-0.1", providers: [.apt(["libyaml-dev"])]),
 
         // setns() and statfs(), which Swift's Glibc module does not declare; for SystemCalls only.
         .target(name: "CSystemCalls"),
@@ -71,16 +72,15 @@ let package = Package(
         // into HTTPServer's security settings.
         .target(
             name: "WebConfig",
-            dependencies: ["HTTPServer", "ConfigFile", .product(name: "Yams", package: "Yams")]
+            dependencies: ["HTTPServer", "ConfigFile", .product(name: "SystemPackage", package: "swift-system")]
         ),
         // Reading a YAML configuration file (probes, web), once.
-        .target(name: "ConfigFile", dependencies: ["SystemCalls", .product(name: "Yams", package: "Yams")]),
+        .target(name: "ConfigFile", dependencies: ["CYAML", "SystemCalls"]),
         .target(
             name: "Probes",
             dependencies: [
                 "ConnectX", "NetworkNamespaces", "SockDiag", "SocketModel", "Metrics", "SystemCalls", "ConfigFile",
                 .product(name: "SystemPackage", package: "swift-system"),
-                .product(name: "Yams", package: "Yams"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -149,6 +149,7 @@ let package = Package(
         .target(name: "ConnectXTestSupport", dependencies: ["ConnectX", "SocketModel", "TestSupport"], path: "Tests/ConnectXTestSupport"),
         .testTarget(name: "ConnectXTests", dependencies: ["ConnectX", "SockDiag", "SocketModel", "TestSupport", "ConnectXTestSupport"]),
         .testTarget(name: "HTTPServerTests", dependencies: ["HTTPServer", "TestSupport"]),
+        .testTarget(name: "ConfigFileTests", dependencies: ["ConfigFile"]),
         .testTarget(name: "WebConfigTests", dependencies: ["WebConfig", "HTTPServer", "TestSupport"], resources: [.copy("Fixtures")]),
         .testTarget(
             name: "NetworkNamespacesTests",

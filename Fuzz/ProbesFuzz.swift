@@ -1,5 +1,5 @@
 // libFuzzer harness over the probes file parser (Sources/Probes/ProbeConfig.swift with the
-// types it builds), on Yams, compiled without SwiftPM: see Fuzz/run.sh. Whatever the text: a
+// types it builds), on libyaml through ConfigFile, compiled without SwiftPM: see Fuzz/run.sh. Whatever the text: a
 // configuration within the limits or a ProbeConfigError, never a trap, an out-of-bounds read
 // (ASan) or a hang.
 

@@ -7,13 +7,13 @@
 #   Fuzz/run.sh --smoke                  what .ci/run does: every target, a short fixed number
 #                                        of executions on the committed corpus, fails on a crash
 #
-# Targets (each compiled from its sources with its harness, without SwiftPM or C libraries):
+# Targets (each compiled from its sources with its harness, without SwiftPM; probes links libyaml):
 #   sockdiag  SockDiag's wire layer: netlink dumps and lookups, inet_diag messages, filter
 #             bytecode, and whole recordings through the replay reader (Fuzz/SockDiagFuzz.swift)
 #   http      the request path: the gate's head check, Accept-Encoding, the exposition format
 #             and collect[] selection (Fuzz/HTTPFuzz.swift)
-#   probes    the probes file parser on Yams (Fuzz/ProbesFuzz.swift; Yams from .build/checkouts,
-#             so after a `swift build`)
+#   probes    the probes file parser and the YAML composer under it, on the system's libyaml
+#             (Fuzz/ProbesFuzz.swift)
 #
 # Corpus: sockdiag is seeded from the recordings in Tests/SockDiagTests/Fixtures (whole, and
 # their first datagram behind each selector byte), http and probes from Fuzz/corpus/<target>. New entries go to
@@ -83,27 +83,21 @@ compile_http() {
 seed_http() { echo "$root/Fuzz/corpus/http"; }
 
 compile_probes() {
-  local yams="$root/.build/checkouts/Yams/Sources"
-  [[ -d $yams ]] || { echo "fuzz probes: no Yams checkout in .build/checkouts (run swift build first)" >&2; exit 1; }
+  # ConfigFile on Debian's libyaml (scripts/install-deps installs libyaml-dev): the composer and
+  # the probes parser are instrumented; libyaml itself is the system's.
+  local cyaml="$root/Sources/CYAML"
   compile_socketmodel
-  mkdir -p "$work/cyaml"
-  for source in "$yams"/CYaml/src/*.c; do
-    clang -c -O1 -fsanitize=fuzzer-no-link,address -I "$yams/CYaml/include" -o "$work/cyaml/$(basename "$source" .c).o" "$source" \
-      2>> "$work/compile.log" || { cat "$work/compile.log" >&2; exit 1; }
-  done
-  swiftc "${flags[@]}" -wmo -D SWIFT_PACKAGE -module-name Yams -emit-module -emit-module-path "$work/Yams.swiftmodule" \
-    -Xcc -fmodule-map-file="$yams/CYaml/include/module.modulemap" -I "$yams/CYaml/include" \
-    -c -o "$work/Yams.o" "$yams"/Yams/*.swift 2>> "$work/compile.log" || { cat "$work/compile.log" >&2; exit 1; }
-  swiftc "${flags[@]}" -wmo -I "$work" -Xcc -fmodule-map-file="$yams/CYaml/include/module.modulemap" -I "$yams/CYaml/include" \
+  swiftc "${flags[@]}" -wmo -Xcc -fmodule-map-file="$cyaml/module.modulemap" -I "$cyaml" \
     -module-name ConfigFile -emit-module -emit-module-path "$work/ConfigFile.swiftmodule" \
-    -c -o "$work/ConfigFile.o" "$root/Sources/ConfigFile/ConfigFile.swift" 2>> "$work/compile.log" || { cat "$work/compile.log" >&2; exit 1; }
+    -c -o "$work/ConfigFile.o" "$root/Sources/ConfigFile/ConfigFile.swift" "$root/Sources/ConfigFile/YAMLNode.swift" \
+    2>> "$work/compile.log" || { cat "$work/compile.log" >&2; exit 1; }
   swiftc "${flags[@]}" -wmo -I "$work" -module-name ConnectX -emit-module -emit-module-path "$work/ConnectX.swiftmodule" \
     -c -o "$work/ConnectX.o" "$root/Sources/ConnectX/Endpoint.swift" "$root/Fuzz/ProbesFuzzConnectX.swift" \
     2>> "$work/compile.log" || { cat "$work/compile.log" >&2; exit 1; }
-  swiftc "${flags[@]}" -I "$work" -Xcc -fmodule-map-file="$yams/CYaml/include/module.modulemap" -I "$yams/CYaml/include" \
+  swiftc "${flags[@]}" -I "$work" -Xcc -fmodule-map-file="$cyaml/module.modulemap" -I "$cyaml" \
     -module-name ProbesFuzz -o "$work/probes-fuzz" \
     "$root"/Sources/Probes/{ProbeConfig,ProbeConfigError,ProbeDuration,ProbeTarget,ProbeDefinition}.swift "$root/Fuzz/ProbesFuzz.swift" \
-    "$work/SocketModel.o" "$work/Yams.o" "$work/ConfigFile.o" "$work/ConnectX.o" "$work"/cyaml/*.o \
+    "$work/SocketModel.o" "$work/ConfigFile.o" "$work/ConnectX.o" -lyaml \
     2>> "$work/compile.log" || { grep -v 'Cannot export local symbol' "$work/compile.log" >&2; exit 1; }
 }
 

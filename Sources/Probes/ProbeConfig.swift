@@ -1,7 +1,6 @@
 import ConfigFile
 import ConnectX
 import SocketModel
-import Yams
 
 /// The probes file, as YAML:
 ///
@@ -54,7 +53,7 @@ public struct ProbeConfig: Sendable, Hashable {
         guard yaml.utf8.count <= Limits.fileBytes else {
             throw ProbeConfigError(file: file, message: "the configuration is \(yaml.utf8.count) bytes, more than the limit of \(Limits.fileBytes) bytes")
         }
-        let root: Node?
+        let root: YAMLNode?
         do { root = try ConfigFile.compose(yaml: yaml) } catch { throw ProbeConfigError(file: file, message: error.message) }
         guard let root else {
             throw ProbeConfigError(file: file, message: "the file is empty (write `probes: []` for no probes)")
@@ -68,21 +67,21 @@ public struct ProbeConfig: Sendable, Hashable {
 private struct Parser {
     let file: String?
 
-    func error(_ node: Node?, probe: String? = nil, field: String? = nil, _ message: String) -> ProbeConfigError {
-        ProbeConfigError(file: file, line: node?.mark?.line, probe: probe, field: field, message: message)
+    func error(_ node: YAMLNode?, probe: String? = nil, field: String? = nil, _ message: String) -> ProbeConfigError {
+        ProbeConfigError(file: file, line: node?.mark.line, probe: probe, field: field, message: message)
     }
 
-    mutating func config(_ root: Node) throws(ProbeConfigError) -> ProbeConfig {
+    mutating func config(_ root: YAMLNode) throws(ProbeConfigError) -> ProbeConfig {
         guard let mapping = root.mapping else {
             throw error(root, "the top level must be a mapping with the key `probes`")
         }
         for (key, _) in mapping {
-            guard let name = key.scalar?.string, ProbeConfig.topLevelKeys.contains(name) else {
+            guard let name = key.string, ProbeConfig.topLevelKeys.contains(name) else {
                 throw error(key, "unknown key \(key.string.map { $0.debugDescription } ?? "(not a string)") at the top level (known: probes)")
             }
         }
         guard let list = mapping["probes"] else { throw error(root, field: "probes", "missing") }
-        if list.null != nil { return ProbeConfig(probes: []) }
+        if list.isNull { return ProbeConfig(probes: []) }
         guard let sequence = list.sequence else { throw error(list, field: "probes", "must be a list of probes") }
         guard sequence.count <= ProbeConfig.Limits.probes else {
             throw error(list, field: "probes", "\(sequence.count) probes, more than the limit of \(ProbeConfig.Limits.probes)")
@@ -94,17 +93,17 @@ private struct Parser {
             if let first = lines[probe.name] {
                 throw error(node, probe: probe.name, field: "name", "duplicate name (first used at line \(first))")
             }
-            lines[probe.name] = node.mark?.line ?? 0
+            lines[probe.name] = node.mark.line ?? 0
             probes.append(probe)
         }
         return ProbeConfig(probes: probes)
     }
 
-    func definition(_ node: Node, position: Int) throws(ProbeConfigError) -> ProbeDefinition {
+    func definition(_ node: YAMLNode, position: Int) throws(ProbeConfigError) -> ProbeDefinition {
         guard let mapping = node.mapping else { throw error(node, probe: "#\(position)", "must be a mapping of fields") }
         // The name first, so every later message can say which probe it is about.
         var probe = "#\(position)"
-        if let nameNode = mapping["name"], let name = nameNode.scalar?.string, !name.isEmpty {
+        if let nameNode = mapping["name"], let name = nameNode.string, !name.isEmpty {
             try checkLength(name, of: "name", node: nameNode, probe: probe)
             guard name.unicodeScalars.allSatisfy({ $0.properties.generalCategory != .control }) else {
                 throw error(nameNode, probe: probe, field: "name", "must not contain control characters")
@@ -112,12 +111,12 @@ private struct Parser {
             probe = name
         }
         for (key, _) in mapping {
-            guard let field = key.scalar?.string, ProbeConfig.probeKeys.contains(field) else {
+            guard let field = key.string, ProbeConfig.probeKeys.contains(field) else {
                 throw error(key, probe: probe, "unknown field \(key.string.map { $0.debugDescription } ?? "(not a string)") (known: \(ProbeConfig.probeKeys.sorted().joined(separator: ", ")))")
             }
         }
-        func text(_ field: String, required: Bool) throws(ProbeConfigError) -> (String, Node)? {
-            guard let value = mapping[field], value.null == nil else {
+        func text(_ field: String, required: Bool) throws(ProbeConfigError) -> (String, YAMLNode)? {
+            guard let value = mapping[field], !value.isNull else {
                 if required { throw error(node, probe: probe, field: field, "missing") }
                 return nil
             }
@@ -145,21 +144,21 @@ private struct Parser {
             return definition
         } catch var invalid {
             invalid.file = file
-            invalid.line = invalid.field.flatMap { mapping[$0]?.mark?.line } ?? node.mark?.line
+            invalid.line = invalid.field.flatMap { mapping[$0]?.mark.line } ?? node.mark.line
             throw invalid
         }
     }
 
     /// A single-value field over its limit is refused without repeating its value.
-    func checkLength(_ value: String, of field: String, node: Node, probe: String) throws(ProbeConfigError) {
+    func checkLength(_ value: String, of field: String, node: YAMLNode, probe: String) throws(ProbeConfigError) {
         guard let limit = ProbeConfig.Limits.fieldBytes[field], value.utf8.count > limit else { return }
         throw error(node, probe: probe, field: field, "\(value.utf8.count) bytes long, more than the limit of \(limit) bytes")
     }
 
     /// `send`/`expect`: a string (sent as its UTF-8 bytes) or `{hex: "0a1b…"}`, at most
     /// `Limits.payloadBytes`.
-    func payload(_ node: Node?, probe: String, field: String) throws(ProbeConfigError) -> [UInt8]? {
-        guard let node, node.null == nil else { return nil }
+    func payload(_ node: YAMLNode?, probe: String, field: String) throws(ProbeConfigError) -> [UInt8]? {
+        guard let node, !node.isNull else { return nil }
         let bytes = try decodedPayload(node, probe: probe, field: field)
         guard bytes.count <= ProbeConfig.Limits.payloadBytes else {
             throw error(node, probe: probe, field: field, "\(bytes.count) bytes, more than the limit of \(ProbeConfig.Limits.payloadBytes) bytes")
@@ -167,16 +166,16 @@ private struct Parser {
         return bytes
     }
 
-    private func decodedPayload(_ node: Node, probe: String, field: String) throws(ProbeConfigError) -> [UInt8] {
+    private func decodedPayload(_ node: YAMLNode, probe: String, field: String) throws(ProbeConfigError) -> [UInt8] {
         if let scalar = node.scalar { return Array(scalar.string.utf8) }
         guard let mapping = node.mapping else {
             throw error(node, probe: probe, field: field, "must be a string or {hex: \"…\"}")
         }
-        guard mapping.count == 1, let (key, value) = mapping.first, key.scalar?.string == "hex" else {
+        guard mapping.count == 1, let (key, value) = mapping.first, key.string == "hex" else {
             let keys = mapping.keys.map { $0.string ?? "?" }.joined(separator: ", ")
             throw error(node, probe: probe, field: field, "must be a string or {hex: \"…\"}, not a mapping with \(keys)")
         }
-        guard let hex = value.scalar?.string else {
+        guard let hex = value.string else {
             throw error(value, probe: probe, field: "\(field).hex", "must be a string of hex digits")
         }
         switch Hex.decode(hex) {

@@ -1,6 +1,5 @@
 import ConfigFile
-import Foundation
-import Yams
+import SystemPackage
 
 /// The exporter-toolkit web configuration file (`--web.config.file`), as Prometheus and its
 /// exporters read it:
@@ -51,17 +50,17 @@ public struct WebConfig: Sendable, Equatable {
     public static func load(file path: String) throws(WebConfigError) -> WebConfig {
         let text: String
         do { text = try ConfigFile.text(of: path) } catch { throw WebConfigError(file: path, message: error.message) }
-        let directory = (path as NSString).deletingLastPathComponent
+        let directory = FilePath(path).removingLastComponent().string
         return try parse(yaml: text, directory: directory.isEmpty ? "." : directory, file: path)
     }
 
     /// Parses a configuration. Relative file paths are joined to `directory`; `file` only names
     /// the file in errors.
     public static func parse(yaml: String, directory: String, file: String? = nil) throws(WebConfigError) -> WebConfig {
-        let root: Node?
+        let root: YAMLNode?
         do { root = try ConfigFile.compose(yaml: yaml) } catch { throw WebConfigError(file: file, message: error.message) }
         // An empty file is a valid configuration: plain HTTP, no authentication.
-        guard let root, root.null == nil else { return WebConfig() }
+        guard let root, !root.isNull else { return WebConfig() }
         return try WebConfigParser(file: file, directory: directory).config(root)
     }
 }

@@ -1,5 +1,5 @@
-import Foundation
-import Yams
+import ConfigFile
+import SystemPackage
 
 /// Walks the composed YAML the way Go's `yaml.UnmarshalStrict` fills exporter-toolkit's
 /// structs (unknown keys are errors; any scalar reads as a string), then applies
@@ -22,11 +22,11 @@ struct WebConfigParser {
         "Content-Security-Policy": [],
     ]
 
-    func error(_ node: Node?, _ field: String?, _ message: String) -> WebConfigError {
-        WebConfigError(file: file, line: node?.mark?.line, field: field, message: message)
+    func error(_ node: YAMLNode?, _ field: String?, _ message: String) -> WebConfigError {
+        WebConfigError(file: file, line: node?.mark.line, field: field, message: message)
     }
 
-    func config(_ root: Node) throws(WebConfigError) -> WebConfig {
+    func config(_ root: YAMLNode) throws(WebConfigError) -> WebConfig {
         let top = try mapping(root, field: nil, known: Self.topLevelKeys)
         var config = WebConfig()
         if let node = top["http_server_config"] {
@@ -63,7 +63,7 @@ struct WebConfigParser {
         return config
     }
 
-    private func tls(_ node: Node) throws(WebConfigError) -> TLSServerConfig? {
+    private func tls(_ node: YAMLNode) throws(WebConfigError) -> TLSServerConfig? {
         let fields = try mapping(node, field: "tls_server_config", known: Self.tlsKeys)
         func text(_ key: String) throws(WebConfigError) -> String {
             guard let value = fields[key] else { return "" }
@@ -135,14 +135,14 @@ struct WebConfigParser {
 
     /// A relative path is relative to the configuration file's directory (Prometheus's JoinDir).
     private func join(_ path: String) -> String {
-        path.hasPrefix("/") ? path : (directory as NSString).appendingPathComponent(path)
+        path.hasPrefix("/") ? path : FilePath(directory).appending(path).string
     }
 
     // MARK: YAML shapes
 
     /// A mapping whose keys must all be in `known`; a null node is an empty mapping.
-    private func mapping(_ node: Node, field: String?, known: [String]) throws(WebConfigError) -> [String: Node] {
-        var result: [String: Node] = [:]
+    private func mapping(_ node: YAMLNode, field: String?, known: [String]) throws(WebConfigError) -> [String: YAMLNode] {
+        var result: [String: YAMLNode] = [:]
         for (key, (value, keyNode)) in try stringMap(node, field: field) {
             guard known.contains(key) else {
                 throw error(keyNode, field, "unknown field \(key.debugDescription) (known: \(known.joined(separator: ", ")))")
@@ -153,35 +153,35 @@ struct WebConfigParser {
     }
 
     /// A mapping with string keys, values and key nodes by key.
-    private func stringMap(_ node: Node, field: String?) throws(WebConfigError) -> [String: (Node, Node)] {
-        if node.null != nil { return [:] }
+    private func stringMap(_ node: YAMLNode, field: String?) throws(WebConfigError) -> [String: (YAMLNode, YAMLNode)] {
+        if node.isNull { return [:] }
         guard let mapping = node.mapping else {
             throw error(node, field, field == nil ? "the top level must be a mapping" : "must be a mapping")
         }
-        var result: [String: (Node, Node)] = [:]
+        var result: [String: (YAMLNode, YAMLNode)] = [:]
         for (key, value) in mapping {
-            guard let name = key.scalar?.string else { throw error(key, field, "keys must be strings") }
+            guard let name = key.string else { throw error(key, field, "keys must be strings") }
             guard result[name] == nil else { throw error(key, field, "duplicate key \(name.debugDescription)") }
             result[name] = (value, key)
         }
         return result
     }
 
-    private func list(_ node: Node, field: String) throws(WebConfigError) -> [Node] {
-        if node.null != nil { return [] }
+    private func list(_ node: YAMLNode, field: String) throws(WebConfigError) -> [YAMLNode] {
+        if node.isNull { return [] }
         guard let sequence = node.sequence else { throw error(node, field, "must be a list") }
         return Array(sequence)
     }
 
     /// Any scalar reads as its text (yaml.v2 decodes a number into a string field); null is "".
-    private func string(_ node: Node, field: String) throws(WebConfigError) -> String {
-        if node.null != nil { return "" }
+    private func string(_ node: YAMLNode, field: String) throws(WebConfigError) -> String {
+        if node.isNull { return "" }
         guard let scalar = node.scalar else { throw error(node, field, "must be a string") }
         return scalar.string
     }
 
     /// YAML 1.1 booleans, as yaml.v2 reads them.
-    private func bool(_ node: Node, field: String) throws(WebConfigError) -> Bool {
+    private func bool(_ node: YAMLNode, field: String) throws(WebConfigError) -> Bool {
         guard let scalar = node.scalar else { throw error(node, field, "must be true or false") }
         switch scalar.string.lowercased() {
         case "true", "yes", "on", "y": return true
