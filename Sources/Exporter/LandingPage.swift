@@ -1,4 +1,3 @@
-import Foundation
 import PortPressure
 import Snapshotting
 
@@ -49,7 +48,7 @@ struct LandingPage {
             let busiest = source.topDestinations.first
             let destination = busiest.map { "\($0.remoteAddress.family == .ipv6 ? "[\($0.remoteAddress)]" : "\($0.remoteAddress)"):\($0.remotePort)" } ?? "–"
             html += "<tr><td>\(source.proto.name)</td><td>\(escape(source.localAddress.description))</td>"
-            html += "<td class=n>\(source.portsUsed)</td><td class=n>\(String(format: "%.1f%%", percent))</td>"
+            html += "<td class=n>\(source.portsUsed)</td><td class=n>\(printfFormat("%.1f%%", percent))</td>"
             html += "<td>\(escape(destination))</td><td class=n>\(source.maxDestinationPortsUsed)</td></tr>\n"
         }
         if sources.isEmpty { html += "<tr><td colspan=6>No sockets hold ephemeral ports.</td></tr>\n" }
@@ -63,7 +62,7 @@ struct LandingPage {
         html += "highest ports used toward one destination / limit (≤: a bound, not dumped).</p>\n"
         html += "<table><tr><th>netns</th><th>Name</th><th>Pod UID</th><th>Container</th><th>Limit</th><th>TCP</th><th>UDP</th></tr>\n"
         func cell(_ figures: ProtocolFigures) -> String {
-            "<td class=n>\(figures.exact ? "" : "≤")\(String(format: "%.1f%%", figures.pressure * 100))</td>"
+            "<td class=n>\(figures.exact ? "" : "≤")\(printfFormat("%.1f%%", figures.pressure * 100))</td>"
         }
         for namespace in namespaces.measured.prefix(10) {
             let summary = namespace.summary

@@ -1,4 +1,5 @@
-import Foundation
+import Dispatch
+import Synchronization
 
 /// Runs collections so that concurrent scrapes share one collection in flight.
 ///
@@ -6,25 +7,30 @@ import Foundation
 /// one instead of starting another (a second SOCK_DIAG dump of the whole host would double the
 /// kernel's work exactly when a host is busiest). A scrape asking for collectors the running
 /// collection does not cover starts its own.
-public final class ScrapeCoordinator<Result: Sendable>: @unchecked Sendable {
-    private final class Flight {
+public final class ScrapeCoordinator<Result: Sendable>: Sendable {
+    /// One collection in flight. Its result is written once, before `done` is left, and read
+    /// only after waiting for `done`: the group orders the write before every read.
+    private final class Flight: @unchecked Sendable {
         let selection: Set<String>
+        let done = DispatchGroup()
         var result: Result?
-        init(selection: Set<String>) { self.selection = selection }
+        init(selection: Set<String>) {
+            self.selection = selection
+            done.enter()
+        }
     }
 
-    private let condition = NSCondition()
-    private var flights: [Flight] = []
+    private struct State {
+        var flights: [Flight] = []
+        var started = 0
+    }
+
+    private let state = Mutex(State())
     private let collect: @Sendable (Set<String>) -> Result
     private let joined: @Sendable (Set<String>) -> Void
-    private var started = 0
 
     /// Collections actually run (not shared), for tests and debugging.
-    public var collections: Int {
-        condition.lock()
-        defer { condition.unlock() }
-        return started
-    }
+    public var collections: Int { state.withLock { $0.started } }
 
     /// - Parameters:
     ///   - collect: runs one collection of the named collectors; called on the scraping
@@ -38,26 +44,27 @@ public final class ScrapeCoordinator<Result: Sendable>: @unchecked Sendable {
 
     /// The result of a collection covering `selection`: a running one if there is one, else a new one.
     public func result(for selection: Set<String>) -> Result {
-        condition.lock()
-        if let flight = flights.first(where: { $0.selection.isSuperset(of: selection) }) {
-            joined(selection)
-            while flight.result == nil { condition.wait() }
-            let result = flight.result!
-            condition.unlock()
-            return result
+        let (flight, leads) = state.withLock { state -> (Flight, Bool) in
+            if let running = state.flights.first(where: { $0.selection.isSuperset(of: selection) }) {
+                // Still under the lock: the flight cannot finish before `joined` has returned.
+                joined(selection)
+                return (running, false)
+            }
+            let flight = Flight(selection: selection)
+            state.flights.append(flight)
+            state.started += 1
+            return (flight, true)
         }
-        let flight = Flight(selection: selection)
-        flights.append(flight)
-        started += 1
-        condition.unlock()
+        guard leads else {
+            flight.done.wait()
+            return flight.result!
+        }
 
         let result = collect(selection)
 
-        condition.lock()
         flight.result = result
-        flights.removeAll { $0 === flight }
-        condition.broadcast()
-        condition.unlock()
+        state.withLock { $0.flights.removeAll { $0 === flight } }
+        flight.done.leave()
         return result
     }
 }

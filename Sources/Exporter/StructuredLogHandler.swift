@@ -1,4 +1,8 @@
-import Foundation
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
 import Logging
 
 /// A swift-log handler writing one line per event to standard error, in logfmt
@@ -13,10 +17,11 @@ public struct StructuredLogHandler: LogHandler {
     private let format: Format
     private let write: @Sendable (String) -> Void
 
-    /// - Parameter label: swift-log's logger label; not printed (the exporters' log lines
-    ///   carry no logger name), taken so the handler fits `LoggingSystem.bootstrap`.
-    public init(label: String, level: Logger.Level, format: Format,
-                write: @escaping @Sendable (String) -> Void = { line in FileHandle.standardError.write(Data(line.utf8)) }) {
+    /// - Parameters:
+    ///   - label: swift-log's logger label; not printed (the exporters' log lines carry no
+    ///     logger name), taken so the handler fits `LoggingSystem.bootstrap`.
+    ///   - write: where each line goes (`serve`: standard error).
+    public init(label: String, level: Logger.Level, format: Format, write: @escaping @Sendable (String) -> Void) {
         self.logLevel = level
         self.format = format
         self.write = write
@@ -84,7 +89,7 @@ public struct StructuredLogHandler: LogHandler {
             case "\t": out += "\\t"
             default:
                 if scalar.value < 0x20 {
-                    out += String(format: "\\u%04x", scalar.value)
+                    out += printfFormat("\\u%04x", scalar.value)
                 } else {
                     out.unicodeScalars.append(scalar)
                 }
@@ -93,9 +98,21 @@ public struct StructuredLogHandler: LogHandler {
         return out + "\""
     }
 
-    private static func timestamp() -> String {
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        return formatter.string(from: Date())
+    /// Now in UTC, RFC 3339 with milliseconds, e.g. `2026-12-06T03:13:36.123Z`.
+    static func timestamp() -> String {
+        var now = timespec()
+        clock_gettime(CLOCK_REALTIME, &now)
+        return timestamp(now)
+    }
+
+    /// `time` to the nearest millisecond (a carry reaches the second, and on), as Foundation's
+    /// `ISO8601DateFormatter` with fractional seconds wrote it.
+    static func timestamp(_ time: timespec) -> String {
+        let rounded = (Int(time.tv_nsec) + 500_000) / 1_000_000
+        var seconds = time_t(time.tv_sec + rounded / 1000)
+        var fields = tm()
+        gmtime_r(&seconds, &fields)
+        return printfFormat("%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", fields.tm_year + 1900, fields.tm_mon + 1, fields.tm_mday,
+                            fields.tm_hour, fields.tm_min, fields.tm_sec, Int32(rounded % 1000))
     }
 }

@@ -1,5 +1,5 @@
 import CCrypt
-import Foundation
+import FoundationEssentials
 import Synchronization
 
 /// HTTP basic authentication against bcrypt hashes, as exporter-toolkit does it:

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import SocketModel
 
 /// How one protocol of one network namespace was measured at a scrape.

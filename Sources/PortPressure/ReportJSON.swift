@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import SocketModel
 
 /// The machine view of a `Snapshot` (`portpressure report --format json`): the same facts

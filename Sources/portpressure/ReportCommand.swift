@@ -1,10 +1,12 @@
 import ArgumentParser
-import Foundation
 import NetworkNamespaces
 import PortPressure
 import SockDiag
 import SocketModel
 import Snapshotting
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// `portpressure report`: one snapshot of the current network namespace, for a person.
 struct ReportCommand: ParsableCommand {
@@ -103,7 +105,7 @@ struct ReportCommand: ParsableCommand {
         switch color {
         case .always: true
         case .never: false
-        case .auto: isatty(STDOUT_FILENO) == 1 && ProcessInfo.processInfo.environment["NO_COLOR"] == nil
+        case .auto: isatty(STDOUT_FILENO) == 1 && getenv("NO_COLOR") == nil
         }
     }
 

@@ -1,6 +1,5 @@
 import ArgumentParser
 import Exporter
-import Foundation
 import HTTPServer
 import Logging
 import NetworkNamespaces
@@ -281,7 +280,9 @@ enum LogFormatOption: String, ExpressibleByArgument, CaseIterable {
 
 /// The process's logger; swift-log's global bootstrap, once.
 func makeLogger(level: Logger.Level, format: StructuredLogHandler.Format) -> Logger {
-    LoggingSystem.bootstrap { label in StructuredLogHandler(label: label, level: level, format: format) }
+    LoggingSystem.bootstrap { label in
+        StructuredLogHandler(label: label, level: level, format: format) { line in Console.write(line, to: .standardError) }
+    }
     var logger = Logger(label: "portpressure")
     logger.logLevel = level
     return logger
