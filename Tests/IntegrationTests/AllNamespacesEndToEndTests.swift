@@ -225,17 +225,37 @@ extension EndToEnd {
         /// (`/proc/sys/...`, `/proc/<tid>/net/sockstat*`), sockets, and the handles (one
         /// `ip_local_port_range` file each).
         struct Descriptors: Equatable {
-            var total = 0, namespaceFiles = 0, sockets = 0, handles = 0
-            var others: Int { total - namespaceFiles - sockets }
+            /// `sockets` leaves out TCP connections (HTTP clients being served, whose
+            /// descriptors the server closes a moment after the reply is read): the invariant is
+            /// about the listening and SOCK_DIAG sockets.
+            var total = 0, namespaceFiles = 0, sockets = 0, handles = 0, connections = 0
+            var others: Int { total - namespaceFiles - sockets - connections }
 
             init(pid: pid_t) throws {
+                let connected = Self.connectedTCPInodes(pid: pid)
                 for name in try FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/fd") {
                     guard let target = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(pid)/fd/\(name)") else { continue }
                     total += 1
-                    if target.hasPrefix("socket:") { sockets += 1 }
+                    if target.hasPrefix("socket:") {
+                        if connected.contains(String(target.dropFirst("socket:[".count).dropLast())) { connections += 1 } else { sockets += 1 }
+                    }
                     if target.hasPrefix("/proc/") && (target.hasPrefix("/proc/sys/net/") || target.contains("/net/sockstat")) { namespaceFiles += 1 }
                     if target == "/proc/sys/net/ipv4/ip_local_port_range" { handles += 1 }
                 }
+            }
+
+            /// Inodes of the TCP sockets not listening, in the namespace of `pid`
+            /// (`/proc/PID/net/tcp` and `tcp6`: state is the 4th column, 0A is LISTEN; the inode the 10th).
+            static func connectedTCPInodes(pid: pid_t) -> Set<String> {
+                var inodes: Set<String> = []
+                for table in ["tcp", "tcp6"] {
+                    guard let text = try? String(contentsOfFile: "/proc/\(pid)/net/\(table)", encoding: .utf8) else { continue }
+                    for line in text.split(separator: "\n").dropFirst() {
+                        let columns = line.split(separator: " ")
+                        if columns.count > 9 && columns[3] != "0A" { inodes.insert(String(columns[9])) }
+                    }
+                }
+                return inodes
             }
         }
 
@@ -336,10 +356,8 @@ extension EndToEnd {
                 let now = try Descriptors(pid: serve.process.pid)
                 let measured = exposition.value("portpressure_netns_exported_namespaces")
                 last = (now, measured)
-                // The scrape's own connection may still be closing on the server's side.
                 if now.others == start.others && Double(now.handles) == measured && now.namespaceFiles == perHandle * now.handles
                     && now.sockets - start.sockets == now.handles - start.handles { break }
-                usleep(20_000)  // waits for the server to close the connection just served, nothing else
             }
             let (end, measured) = try #require(last)
             #expect(end.others == start.others, "descriptors other than namespace handles: \(start.others) at start, \(end.others) after")
