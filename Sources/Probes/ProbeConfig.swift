@@ -93,7 +93,7 @@ private struct Parser {
             if let first = lines[probe.name] {
                 throw error(node, probe: probe.name, field: "name", "duplicate name (first used at line \(first))")
             }
-            lines[probe.name] = node.mark.line ?? 0
+            lines[probe.name] = node.mark.line
             probes.append(probe)
         }
         return ProbeConfig(probes: probes)
