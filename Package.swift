@@ -12,7 +12,7 @@
 //   ConnectX -> SockDiag, SystemCalls         userspace connectx() for TCP and UDP
 //   HTTPServer -> CMicroHTTPD, CZlib, CGnuTLS, CCrypt, SocketModel   embedded HTTP server, TLS, basic auth
 //   ConfigFile -> CYAML, SystemCalls         reading a YAML configuration file (probes, web), once
-//   WebConfig -> HTTPServer, ConfigFile      --web.config.file (exporter-toolkit format)
+//   WebConfig -> HTTPServer, ConfigFile, swift-system   --web.config.file (exporter-toolkit format)
 //   Probes -> ConnectX, NetworkNamespaces, SockDiag, Metrics, ConfigFile, SystemCalls   active probes (in any namespace) and their YAML config
 //   Snapshotting -> PortPressure, SockDiag, NetworkNamespaces   the snapshot pipeline (live kernel or recording): report and serve
 //   NetworkNamespaces -> SockDiag, SystemCalls   every network namespace: discovery, per-namespace handles, identity
@@ -95,7 +95,7 @@ let package = Package(
         .executableTarget(
             name: "portpressure",
             dependencies: [
-                "Exporter", "Snapshotting", "NetworkNamespaces", "PortPressure", "SockDiag", "SocketModel", "ConnectX", "Probes", "WebConfig", "HTTPServer", "CBuildStamp",
+                "Exporter", "Snapshotting", "NetworkNamespaces", "PortPressure", "SockDiag", "SocketModel", "ConnectX", "Probes", "WebConfig", "HTTPServer", "SystemCalls", "CBuildStamp",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "SystemPackage", package: "swift-system"),

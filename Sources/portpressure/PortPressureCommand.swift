@@ -1,5 +1,4 @@
 import ArgumentParser
-import Dispatch
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -22,17 +21,12 @@ struct PortPressureCommand: ParsableCommand {
     /// Parses and runs, with usage errors exiting 2 (as the Prometheus exporters' flag
     /// parsers do) instead of ArgumentParser's 64.
     ///
-    /// The entry point stays synchronous so that `serve` can block its signals on the main
-    /// thread before any other thread exists; an async subcommand runs on a task the main
-    /// thread waits for.
+    /// The entry point and every subcommand are synchronous: `serve` blocks its signals on the
+    /// main thread before any other thread exists, and `connect` stays single-threaded.
     static func main() {
         do {
             var command = try parseAsRoot()
-            if let asyncCommand = command as? any AsyncParsableCommand {
-                try runToCompletion(asyncCommand)
-            } else {
-                try command.run()
-            }
+            try command.run()
         } catch {
             let code = exitCode(for: error)
             guard code == .validationFailure else { exit(withError: error) }
@@ -41,21 +35,4 @@ struct PortPressureCommand: ParsableCommand {
             Glibc.exit(2)
         }
     }
-
-    private static func runToCompletion(_ command: any AsyncParsableCommand) throws {
-        let outcome = Outcome()
-        let done = DispatchSemaphore(value: 0)
-        nonisolated(unsafe) var command = command
-        Task {
-            do { try await command.run() } catch { outcome.error = error }
-            done.signal()
-        }
-        done.wait()
-        if let error = outcome.error { throw error }
-    }
-}
-
-/// The error an async subcommand ended with; the semaphore orders the write before the read.
-private final class Outcome: @unchecked Sendable {
-    var error: (any Error)?
 }
