@@ -10,7 +10,7 @@
 //   PortPressure -> SocketModel               one-pass analysis and report views (no C, no I/O)
 //   Metrics                                   Prometheus exposition writer and process_* parsing (pure: no C, no I/O)
 //   ConnectX -> SockDiag, SystemCalls         userspace connectx() for TCP and UDP
-//   HTTPServer -> CMicroHTTPD, CZlib, CGnuTLS, CCrypt, SocketModel   embedded HTTP server, TLS, basic auth
+//   HTTPServer -> CMicroHTTPD, CZlib, CGnuTLS, CCrypt, SocketModel, SystemCalls   embedded HTTP server, TLS, basic auth
 //   ConfigFile -> CYAML, SystemCalls         reading a YAML configuration file (probes, web), once
 //   WebConfig -> HTTPServer, ConfigFile, swift-system   --web.config.file (exporter-toolkit format)
 //   Probes -> ConnectX, NetworkNamespaces, SockDiag, Metrics, ConfigFile, SystemCalls   active probes (in any namespace) and their YAML config
@@ -66,7 +66,7 @@ let package = Package(
         ),
         .target(
             name: "HTTPServer",
-            dependencies: ["CMicroHTTPD", "CZlib", "CGnuTLS", "CCrypt", "SocketModel", .product(name: "Logging", package: "swift-log")]
+            dependencies: ["CMicroHTTPD", "CZlib", "CGnuTLS", "CCrypt", "SocketModel", "SystemCalls", .product(name: "Logging", package: "swift-log")]
         ),
         // --web.config.file: the exporter-toolkit format, parsed and validated (pure), and made
         // into HTTPServer's security settings.

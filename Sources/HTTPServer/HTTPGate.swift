@@ -1,6 +1,7 @@
 import CMicroHTTPD
 import Logging
 import Synchronization
+import SystemCalls
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -124,7 +125,7 @@ final class HTTPGate: @unchecked Sendable {
             // Deadlines to keep: every 100 ms while a connection or a paused listener waits on
             // one; otherwise only the next log line, so an idle exporter sleeps.
             let sweeping = !waiting.isEmpty || !pausedListeners.isEmpty
-            let timeout = sweeping ? 100 : Self.milliseconds(from: clock.now, to: nextLog)
+            let timeout = sweeping ? 100 : pollTimeout(until: nextLog)
             let count = epoll_wait(epollFD, &events, Int32(events.count), timeout)
             if count < 0 && errno != EINTR { logger.error("epoll_wait failed", metadata: ["errno": "\(errno)"]); break }
             for event in events.prefix(max(0, Int(count))) {
@@ -147,14 +148,6 @@ final class HTTPGate: @unchecked Sendable {
             }
         }
         finish()
-    }
-
-    /// The epoll timeout reaching `deadline`, rounded up; 0 once it has passed.
-    private static func milliseconds(from now: ContinuousClock.Instant, to deadline: ContinuousClock.Instant) -> Int32 {
-        let (seconds, attoseconds) = (deadline - now).components
-        guard seconds >= 0 && (seconds > 0 || attoseconds > 0) else { return 0 }
-        let milliseconds = seconds * 1000 + (attoseconds + 999_999_999_999_999) / 1_000_000_000_000_000
-        return Int32(clamping: milliseconds)
     }
 
     private func finish() {

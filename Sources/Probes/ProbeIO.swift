@@ -14,10 +14,10 @@ enum ProbeIO {
     /// Returns the events that occurred (an error condition counts: the next call reports it).
     static func wait(_ fd: CInt, for events: Int16, deadline: ContinuousClock.Instant) throws(Errno) -> Int16 {
         while true {
-            let remaining = deadline - ContinuousClock.now
-            guard remaining > .zero else { throw .timedOut }
+            guard deadline > ContinuousClock.now else { throw .timedOut }
             var entry = pollfd(fd: fd, events: events, revents: 0)
-            let ready = try systemCall { poll(&entry, 1, milliseconds(remaining)) }
+            // At most a day a call: the loop takes up what is left.
+            let ready = try systemCall { poll(&entry, 1, min(pollTimeout(until: deadline), 86_400_000)) }
             if ready > 0 { return entry.revents }
         }
     }
@@ -58,12 +58,5 @@ enum ProbeIO {
         var length = socklen_t(MemoryLayout<UInt64>.size)
         _ = try systemCall { getsockopt(fd, SOL_SOCKET, SO_COOKIE, &cookie, &length) }
         return cookie
-    }
-
-    /// A poll timeout: `remaining` rounded up to whole milliseconds, at most a day.
-    static func milliseconds(_ remaining: Duration) -> CInt {
-        let (seconds, attoseconds) = remaining.components
-        let milliseconds = seconds * 1_000 + (attoseconds + 999_999_999_999_999) / 1_000_000_000_000_000
-        return CInt(clamping: min(max(milliseconds, 0), 86_400_000))
     }
 }

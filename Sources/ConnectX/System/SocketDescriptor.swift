@@ -84,7 +84,7 @@ struct SocketDescriptor: RawRepresentable, Hashable, Sendable {
     func waitUntilConnected(deadline: ContinuousClock.Instant?) throws(Errno) {
         var entry = pollfd(fd: rawValue, events: Int16(POLLOUT), revents: 0)
         let ready = try systemCall { () -> CInt in
-            poll(&entry, 1, Self.milliseconds(until: deadline))
+            poll(&entry, 1, deadline.map(pollTimeout(until:)) ?? -1)
         }
         guard ready > 0 else { throw Errno.timedOut }
         let pending = try option(.error, as: CInt.self)
@@ -101,15 +101,5 @@ struct SocketDescriptor: RawRepresentable, Hashable, Sendable {
     /// `close(2)`, not retried: on Linux the descriptor is released even when it reports `EINTR`.
     func close() throws(Errno) {
         _ = try systemCall(retryOnInterrupt: false) { Glibc.close(rawValue) }
-    }
-
-    /// The poll timeout for `deadline`, rounded up to whole milliseconds; -1 for none.
-    static func milliseconds(until deadline: ContinuousClock.Instant?) -> CInt {
-        guard let deadline else { return -1 }
-        let remaining = deadline - .now
-        if remaining <= .zero { return 0 }
-        let (seconds, attoseconds) = remaining.components
-        let millis = seconds * 1000 + (attoseconds + 999_999_999_999_999) / 1_000_000_000_000_000
-        return CInt(clamping: millis)
     }
 }

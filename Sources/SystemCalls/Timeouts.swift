@@ -4,6 +4,19 @@ import Glibc
 import Musl
 #endif
 
+// Deadlines as the calls that wait take them.
+
+/// The timeout `poll(2)` and `epoll_wait(2)` take to wait until `deadline`: the time left
+/// rounded up to whole milliseconds (a wait never ends before its deadline), 0 once it has
+/// passed, at most `CInt.max`.
+public func pollTimeout(until deadline: ContinuousClock.Instant) -> CInt {
+    let remaining = deadline - .now
+    guard remaining > .zero else { return 0 }
+    let (seconds, attoseconds) = remaining.components
+    guard seconds < Int64(CInt.max) / 1_000 else { return .max }
+    return CInt(clamping: seconds * 1_000 + (attoseconds + 999_999_999_999_999) / 1_000_000_000_000_000)
+}
+
 /// Blocks the calling thread until `duration` has passed on the monotonic clock, resuming
 /// after signals (`nanosleep` through `systemCall`, with what is left recomputed on every
 /// retry). For synchronous code: async code has `Task.sleep`.
