@@ -19,13 +19,13 @@ public enum ConfigFile {
     /// expand without bound); duplicate keys in a mapping are refused, as Go's strict
     /// unmarshalling does.
     public static func compose(yaml: String) throws(Failure) -> YAMLNode? {
-        var bytes = Array(yaml.utf8)
-        if bytes.isEmpty { bytes.append(0) }  // libyaml wants a valid pointer; a NUL alone is an empty stream
+        // A NUL after the text, not passed to libyaml: a valid pointer even for an empty text.
+        let bytes = Array(yaml.utf8) + [0]
         return try bytes.withUnsafeBufferPointer { (buffer) throws(Failure) -> YAMLNode? in
             var parser = yaml_parser_t()
             guard yaml_parser_initialize(&parser) == 1 else { throw Failure(message: "not valid YAML: out of memory") }
             defer { yaml_parser_delete(&parser) }
-            yaml_parser_set_input_string(&parser, buffer.baseAddress, yaml.utf8.isEmpty ? 0 : buffer.count)
+            yaml_parser_set_input_string(&parser, buffer.baseAddress, buffer.count - 1)
             var composer = Composer()
             while true {
                 var event = yaml_event_t()
