@@ -1,4 +1,5 @@
 import ConfigFile
+import HTTPServer
 import SystemPackage
 
 /// The exporter-toolkit web configuration file (`--web.config.file`), as Prometheus and its
@@ -30,16 +31,11 @@ public struct WebConfig: Sendable, Equatable {
     /// `http_server_config.http2`: accepted for compatibility; libmicrohttpd speaks HTTP/1.1 only.
     public var http2: Bool
     /// `http_server_config.headers`, sorted by name: added to every response.
-    public var headers: [Header]
+    public var headers: [HTTPHeader]
     /// `basic_auth_users`: user name to bcrypt hash. Empty: no authentication.
     public var users: [String: String]
 
-    public struct Header: Sendable, Equatable {
-        public var name: String
-        public var value: String
-    }
-
-    public init(tls: TLSServerConfig? = nil, http2: Bool = true, headers: [Header] = [], users: [String: String] = [:]) {
+    public init(tls: TLSServerConfig? = nil, http2: Bool = true, headers: [HTTPHeader] = [], users: [String: String] = [:]) {
         self.tls = tls
         self.http2 = http2
         self.headers = headers

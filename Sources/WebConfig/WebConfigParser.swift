@@ -1,4 +1,5 @@
 import ConfigFile
+import HTTPServer
 import SystemPackage
 
 /// Walks the composed YAML the way Go's `yaml.UnmarshalStrict` fills exporter-toolkit's
@@ -43,7 +44,7 @@ struct WebConfigParser {
                         throw error(valueNode, "http_server_config.headers.\(name)",
                                     "invalid value \(text.debugDescription); expected one of \(allowed.map(\.debugDescription).joined(separator: ", "))")
                     }
-                    config.headers.append(WebConfig.Header(name: name, value: text))
+                    config.headers.append(HTTPHeader(name: name, value: text))
                 }
                 config.headers.sort { $0.name < $1.name }
             }
@@ -152,7 +153,7 @@ struct WebConfigParser {
         return result
     }
 
-    /// A mapping with string keys, values and key nodes by key.
+    /// A mapping with string keys, values and key nodes by key (keys are unique: `ConfigFile.compose` refuses duplicates).
     private func stringMap(_ node: YAMLNode, field: String?) throws(WebConfigError) -> [String: (YAMLNode, YAMLNode)] {
         if node.isNull { return [:] }
         guard let mapping = node.mapping else {
@@ -161,7 +162,6 @@ struct WebConfigParser {
         var result: [String: (YAMLNode, YAMLNode)] = [:]
         for (key, value) in mapping {
             guard let name = key.string else { throw error(key, field, "keys must be strings") }
-            guard result[name] == nil else { throw error(key, field, "duplicate key \(name.debugDescription)") }
             result[name] = (value, key)
         }
         return result

@@ -17,7 +17,7 @@ extension WebConfig {
                                       clientCAFile: tls.clientCAFile, priorities: try tls.gnutlsPriorities())
         }
         return HTTPSecurity(tls: tlsSettings, basicAuthUsers: users,
-                            responseHeaders: headers.map { HTTPHeader(name: $0.name, value: $0.value) })
+                            responseHeaders: headers)
     }
 
     /// Everything `serve --web.config.file` checks before it listens, and what
