@@ -21,7 +21,7 @@ final class BasicAuthenticator: Sendable {
             throw .security("basic_auth_users.\(user): libcrypt cannot check this hash")
         }
         self.users = users
-        let cost = users.values.compactMap { Int(String($0.utf8.dropFirst(4).prefix(2)) ?? "") }.max() ?? 10
+        let cost = users.values.compactMap(BcryptHash.cost).max() ?? 10
         guard let decoy = Bcrypt.hash(password: UUID().uuidString, cost: cost) else {
             throw .security("libcrypt cannot make a bcrypt hash (cost \(cost))")
         }
@@ -120,5 +120,39 @@ enum Bcrypt {
         var setting = [CChar](repeating: 0, count: Int(CRYPT_GENSALT_OUTPUT_SIZE))
         guard crypt_gensalt_rn("$2b$", UInt(cost), nil, 0, &setting, Int32(setting.count)) != nil else { return nil }
         return hash(password: password, setting: String(decoding: setting.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))
+    }
+}
+
+/// The shape checks Go's `bcrypt.Cost` makes (what exporter-toolkit validates users with),
+/// narrowed to the variants libcrypt checks: `$2a$`, `$2b$`, `$2y$`.
+public enum BcryptHash {
+    /// nil when `hash` is usable, else why not.
+    public static func problem(_ hash: String) -> String? {
+        switch parse(hash) {
+        case .success: nil
+        case let .failure(problem): problem.text
+        }
+    }
+
+    /// The cost of a usable hash; nil for one `problem` refuses.
+    static func cost(_ hash: String) -> Int? {
+        try? parse(hash).get()
+    }
+
+    private struct Problem: Error { let text: String }
+
+    private static func parse(_ hash: String) -> Result<Int, Problem> {
+        let bytes = Array(hash.utf8)
+        // $2?$cc$ + 22 characters of salt + 31 of hash.
+        guard bytes.count >= 59 else { return .failure(Problem(text: "too short (\(bytes.count) characters; a bcrypt hash has 60)")) }
+        guard bytes[0] == UInt8(ascii: "$"), bytes[1] == UInt8(ascii: "2"), bytes[3] == UInt8(ascii: "$"),
+              [UInt8(ascii: "a"), UInt8(ascii: "b"), UInt8(ascii: "y")].contains(bytes[2]) else {
+            return .failure(Problem(text: "must start with $2a$, $2b$ or $2y$"))
+        }
+        guard let cost = Int(String(decoding: bytes[4..<6], as: UTF8.self)), bytes[6] == UInt8(ascii: "$") else {
+            return .failure(Problem(text: "no cost after the prefix"))
+        }
+        guard (4...31).contains(cost) else { return .failure(Problem(text: "cost \(cost) is outside 4...31")) }
+        return .success(cost)
     }
 }

@@ -148,7 +148,7 @@ public enum RequestHead {
         if line.version == "HTTP/1.1", hosts == 0 { throw Rejection(status: 400, reason: "HTTP/1.1 request without a Host header") }
         guard contentLengths.count <= 1 else { throw Rejection(status: 400, reason: "more than one Content-Length header") }
         guard let text = contentLengths.first else { return 0 }
-        guard !text.isEmpty, text.count <= 18, text.utf8.allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }),
+        guard !text.isEmpty, text.count <= 18, text.utf8.allSatisfy(isDigit),
               let length = Int(text)
         else { throw Rejection(status: 400, reason: "Content-Length is not a decimal number of bytes") }
         if line.method == "GET" || line.method == "HEAD", length > 0 {

@@ -190,23 +190,3 @@ struct WebConfigParser {
         }
     }
 }
-
-/// The shape checks Go's `bcrypt.Cost` makes (what exporter-toolkit validates users with),
-/// narrowed to the variants libcrypt checks: `$2a$`, `$2b$`, `$2y$`.
-enum BcryptHash {
-    /// nil when `hash` is usable, else why not.
-    static func problem(_ hash: String) -> String? {
-        let bytes = Array(hash.utf8)
-        // $2?$cc$ + 22 characters of salt + 31 of hash.
-        guard bytes.count >= 59 else { return "too short (\(bytes.count) characters; a bcrypt hash has 60)" }
-        guard bytes[0] == UInt8(ascii: "$"), bytes[1] == UInt8(ascii: "2"), bytes[3] == UInt8(ascii: "$"),
-              [UInt8(ascii: "a"), UInt8(ascii: "b"), UInt8(ascii: "y")].contains(bytes[2]) else {
-            return "must start with $2a$, $2b$ or $2y$"
-        }
-        guard let cost = Int(String(decoding: bytes[4..<6], as: UTF8.self)), bytes[6] == UInt8(ascii: "$") else {
-            return "no cost after the prefix"
-        }
-        guard (4...31).contains(cost) else { return "cost \(cost) is outside 4...31" }
-        return nil
-    }
-}
