@@ -80,8 +80,7 @@ public final class NamespacesSnapshotter: Sendable {
             }
             handleOf[reading.namespace.id.inode] = handle
             var decision = figures.decision
-            var noSockets = PortPressureAnalyzer(range: figures.range, options: options)
-            var snapshot = noSockets.finish()
+            var dumped: Snapshot?
             let exact = Set([TransportProtocol.tcp, .udp].filter { Self.figures(decision, $0) == .exact })
             if !exact.isEmpty {
                 let snapshotter = snapshotters.withLock { kept in
@@ -92,7 +91,7 @@ public final class NamespacesSnapshotter: Sendable {
                 }
                 do {
                     let taken = try snapshotter.take(options: options, range: figures.range)
-                    snapshot = taken.snapshot
+                    dumped = taken.snapshot
                     retries += taken.statistics.retries
                 } catch {
                     // Bounds this time; the failure is exported and logged.
@@ -102,6 +101,11 @@ public final class NamespacesSnapshotter: Sendable {
                                                   udp: .bound(Double(figures.counts.udp) / Double(limit)))
                 }
             }
+            // No socket dumped (bounds only, or the dump failed): the range's empty snapshot.
+            let snapshot = dumped ?? {
+                var noSockets = PortPressureAnalyzer(range: figures.range, options: options)
+                return noSockets.finish()
+            }()
             func protocolFigures(_ proto: TransportProtocol, sockets: Int) -> ProtocolFigures {
                 switch Self.figures(decision, proto) {
                 case .exact: ProtocolFigures(exact: true, pressure: NamespaceSummary.exactPressure(snapshot, proto), sockets: sockets)
