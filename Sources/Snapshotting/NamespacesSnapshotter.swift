@@ -96,9 +96,7 @@ public final class NamespacesSnapshotter: Sendable {
                 } catch {
                     // Bounds this time; the failure is exported and logged.
                     dumpFailures[reading.namespace.id] = error
-                    let limit = max(figures.range.limit, 1)
-                    decision = CollectionDecision(tcp: .bound(Double(figures.counts.tcp) / Double(limit)),
-                                                  udp: .bound(Double(figures.counts.udp) / Double(limit)))
+                    decision = CostRule.bounds(counts: figures.counts, limit: figures.range.limit)
                 }
             }
             // No socket dumped (bounds only, or the dump failed): the range's empty snapshot.

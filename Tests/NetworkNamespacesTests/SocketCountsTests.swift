@@ -80,6 +80,14 @@ import TestSupport
         #expect(CostRule.decide(counts: Self.counts(), limit: 28_232) == CollectionDecision(tcp: .bound(0), udp: .bound(0)))
     }
 
+    @Test func boundsWhateverTheCounts() {
+        // What a namespace whose dump failed exports: the bound even above a tenth of the limit.
+        #expect(CostRule.bounds(counts: Self.counts(tcp: 60, timeWait: 41, udp: 3), limit: 1000)
+            == CollectionDecision(tcp: .bound(0.101), udp: .bound(0.003)))
+        // A limit of 0 counts as 1.
+        #expect(CostRule.bounds(counts: Self.counts(tcp: 2, udp: 5), limit: 0) == CollectionDecision(tcp: .bound(2), udp: .bound(5)))
+    }
+
     static func id(_ inode: UInt64) -> NamespaceID { NamespaceID(device: 4, inode: inode) }
 
     @Test func rankingKeepsTheHighestPressureFirst() {
