@@ -1,3 +1,5 @@
+import SocketModel
+
 /// How a namespace's figures are obtained for one protocol.
 public enum Figures: Sendable, Equatable {
     /// Dump its sockets: exact per-destination pressure.
@@ -15,6 +17,9 @@ public struct CollectionDecision: Sendable, Equatable {
         self.tcp = tcp
         self.udp = udp
     }
+
+    /// The figures of `proto`.
+    public func figures(_ proto: TransportProtocol) -> Figures { proto == .tcp ? tcp : udp }
 
     /// A dump of at least one protocol is needed.
     public var needsDump: Bool { tcp == .exact || udp == .exact }

@@ -81,7 +81,7 @@ public final class NamespacesSnapshotter: Sendable {
             handleOf[reading.namespace.id.inode] = handle
             var decision = figures.decision
             var dumped: Snapshot?
-            let exact = Set([TransportProtocol.tcp, .udp].filter { Self.figures(decision, $0) == .exact })
+            let exact = Set([TransportProtocol.tcp, .udp].filter { decision.figures($0) == .exact })
             if !exact.isEmpty {
                 let snapshotter = snapshotters.withLock { kept in
                     if let snapshotter = kept[reading.namespace.id], snapshotter.protocols == exact { return snapshotter }
@@ -105,7 +105,7 @@ public final class NamespacesSnapshotter: Sendable {
                 return noSockets.finish()
             }()
             func protocolFigures(_ proto: TransportProtocol, sockets: Int) -> ProtocolFigures {
-                switch Self.figures(decision, proto) {
+                switch decision.figures(proto) {
                 case .exact: ProtocolFigures(exact: true, pressure: NamespaceSummary.exactPressure(snapshot, proto), sockets: sockets)
                 case let .bound(bound): ProtocolFigures(exact: false, pressure: bound, sockets: sockets)
                 }
@@ -145,9 +145,5 @@ public final class NamespacesSnapshotter: Sendable {
         HostSnapshotter(client: handle.sockDiag, cgroups: cgroups, protocols: protocols) { () throws(SnapshotError) in
             do throws(NamespaceError) { return try handle.range() } catch { throw .namespace(error) }
         }
-    }
-
-    private static func figures(_ decision: CollectionDecision, _ proto: TransportProtocol) -> Figures {
-        proto == .tcp ? decision.tcp : decision.udp
     }
 }

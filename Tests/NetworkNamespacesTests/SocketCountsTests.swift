@@ -60,6 +60,7 @@ import TestSupport
     @Test func moreThanATenthGetsExactFigures() {
         let decision = CostRule.decide(counts: Self.counts(tcp: 60, timeWait: 41, udp: 3), limit: 1000)
         #expect(decision == CollectionDecision(tcp: .exact, udp: .bound(0.003)))
+        #expect(decision.figures(.tcp) == .exact && decision.figures(.udp) == .bound(0.003))
         #expect(decision.needsDump)
         // The host's default range, 28,232 ports: 10% is 2,823.2.
         #expect(CostRule.decide(counts: Self.counts(udp: 2_823), limit: 28_232).udp == .bound(2_823.0 / 28_232))
