@@ -61,11 +61,12 @@ public final class NamespacesSnapshotter: Sendable {
     public func take(options: AnalysisOptions, maximum: Int?) -> NamespacesSnapshot {
         let inventory = scanner.scan()
         let readings = handles.survey(inventory)
-        var measured: [MeasuredNamespace] = []
         var failures: [NamespaceID: NamespaceError] = [:]
         var dumpFailures: [NamespaceID: SnapshotError] = [:]
         var retries = 0
-        var handleOf: [UInt64: NamespaceHandle] = [:]
+        // The measured namespaces and their handles, and their pressures in the order read.
+        var byID: [NamespaceID: (summary: NamespaceSummary, handle: NamespaceHandle)] = [:]
+        var pressures: [NamespacePressure] = []
         for reading in readings {
             guard let handle = reading.handle else {
                 if case let .failure(error) = reading.figures { failures[reading.namespace.id] = error }
@@ -78,7 +79,6 @@ public final class NamespacesSnapshotter: Sendable {
                 failures[reading.namespace.id] = error
                 continue
             }
-            handleOf[reading.namespace.id.inode] = handle
             var decision = figures.decision
             var dumped: Snapshot?
             let exact = Set([TransportProtocol.tcp, .udp].filter { decision.figures($0) == .exact })
@@ -115,22 +115,18 @@ public final class NamespacesSnapshotter: Sendable {
                 podUID: reading.identity.podUID, containerID: reading.identity.containerID, runtime: reading.identity.runtime,
                 tcp: protocolFigures(.tcp, sockets: figures.counts.tcp), udp: protocolFigures(.udp, sockets: figures.counts.udp),
                 snapshot: snapshot)
-            measured.append(MeasuredNamespace(summary: summary, kernelSettings: []))
+            byID[reading.namespace.id] = (summary, handle)
+            pressures.append(NamespacePressure(id: reading.namespace.id, pressure: summary.pressure))
         }
         let live = Set(readings.map(\.namespace.id))
         snapshotters.withLock { kept in kept = kept.filter { live.contains($0.key) } }
         // Highest pressure first (exact where dumped, the bound elsewhere), ties by inode.
-        let ranking = NamespaceRanking.select(
-            measured.map { NamespacePressure(id: NamespaceID(device: 0, inode: $0.summary.netns), pressure: $0.summary.pressure) },
-            maximum: maximum)
-        let position = Dictionary(uniqueKeysWithValues: measured.enumerated().map { ($1.summary.netns, $0) })
-        measured = (ranking.exported + ranking.omitted).map { measured[position[$0.id.inode]!] }
+        let ranking = NamespaceRanking.select(pressures, maximum: maximum)
         let exportedCount = ranking.exported.count
-        // Kernel settings of the exported namespaces only: a few small reads each.
-        for index in 0..<exportedCount {
-            if let handle = handleOf[measured[index].summary.netns] {
-                measured[index].kernelSettings = handle.kernelSettings()
-            }
+        let measured = (ranking.exported + ranking.omitted).enumerated().map { index, ranked in
+            let (summary, handle) = byID[ranked.id]!  // the ranking holds exactly the namespaces of byID
+            // Kernel settings of the exported namespaces only: a few small reads each.
+            return MeasuredNamespace(summary: summary, kernelSettings: index < exportedCount ? handle.kernelSettings() : [])
         }
         return NamespacesSnapshot(
             discovered: inventory.namespaces.count, measured: measured, exportedCount: exportedCount,
