@@ -1,3 +1,5 @@
+import SocketModel
+
 /// How a namespace's figures are obtained for one protocol.
 public enum Figures: Sendable, Equatable {
     /// Dump its sockets: exact per-destination pressure.
@@ -15,6 +17,9 @@ public struct CollectionDecision: Sendable, Equatable {
         self.tcp = tcp
         self.udp = udp
     }
+
+    /// The figures of `proto`.
+    public func figures(_ proto: TransportProtocol) -> Figures { proto == .tcp ? tcp : udp }
 
     /// A dump of at least one protocol is needed.
     public var needsDump: Bool { tcp == .exact || udp == .exact }
@@ -39,11 +44,22 @@ public enum CostRule {
         CollectionDecision(tcp: figures(sockets: counts.tcp, limit: limit), udp: figures(sockets: counts.udp, limit: limit))
     }
 
+    /// Bounds for both protocols whatever the counts: what a namespace whose dump failed
+    /// exports. A limit of 0 counts as 1.
+    public static func bounds(counts: SocketCounts, limit: Int) -> CollectionDecision {
+        CollectionDecision(tcp: bound(sockets: counts.tcp, limit: limit), udp: bound(sockets: counts.udp, limit: limit))
+    }
+
     static func figures(sockets: Int, limit: Int) -> Figures {
         guard limit > 0 else { return .exact }
         // In integers, so the threshold is exact: sockets > limit × 10% ⟺ sockets > ⌊limit × 10 / 100⌋.
         if sockets > limit * exactPercent / 100 { return .exact }
-        return .bound(Double(sockets) / Double(limit))
+        return bound(sockets: sockets, limit: limit)
+    }
+
+    /// At most `sockets` of the limit's ports toward one destination.
+    static func bound(sockets: Int, limit: Int) -> Figures {
+        .bound(Double(sockets) / Double(max(limit, 1)))
     }
 }
 

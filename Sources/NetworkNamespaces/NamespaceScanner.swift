@@ -67,26 +67,22 @@ public struct NamespaceScanner: Sendable {
             clues.kernelThreadVisible = true
         }
 
-        // A file there that is not on nsfs is a leftover (a failed `ip netns add`, an unmount).
+        // A file there that is not on nsfs is a leftover (a failed `ip netns add`, an unmount);
+        // a folder that cannot be opened (absent) holds no namespaces.
         for (directory, isDocker) in [(namedDirectory, false), (dockerDirectory, true)] {
-            guard let folder = opendir(directory) else { continue }  // absent: no such namespaces
-            defer { closedir(folder) }
-            for _ in 0..<(1 << 20) {
-                guard let entry = readdir(folder) else { break }
-                let name = Self.name(entry)
-                if name == "." || name == ".." { continue }
-                let path = directory + "/" + name
+            try? Directory.forEachEntry(directory, maximumEntries: 1 << 20) { entry in
+                let path = directory + "/" + entry.name
                 var info = stat()
                 guard stat(path, &info) == 0 else {
                     if errno != ENOENT { unreadable += 1 }
-                    continue
+                    return
                 }
                 guard (try? isNamespaceFile(path)) == true else {
                     stale += 1
-                    continue
+                    return
                 }
                 let id = NamespaceID(device: UInt64(info.st_dev), inode: UInt64(info.st_ino))
-                sightings.append(NamespaceSighting(source: isDocker ? .docker(name) : .named(name), path: path, id: id))
+                sightings.append(NamespaceSighting(source: isDocker ? .docker(entry.name) : .named(entry.name), path: path, id: id))
             }
         }
         return NamespaceInventory(sightings: sightings, unreadable: unreadable, stale: stale, host: clues.host, own: own)
@@ -123,12 +119,6 @@ public struct NamespaceScanner: Sendable {
                 digits += 1
             }
             return digits > 0 ? value : nil
-        }
-    }
-
-    private static func name(_ entry: UnsafeMutablePointer<dirent>) -> String {
-        withUnsafeBytes(of: entry.pointee.d_name) { raw in
-            String(decoding: raw.prefix(while: { $0 != 0 }), as: UTF8.self)
         }
     }
 }

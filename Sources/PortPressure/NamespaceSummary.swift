@@ -1,8 +1,9 @@
 import FoundationEssentials
 import SocketModel
 
-/// How one protocol of one network namespace was measured at a scrape.
-public struct ProtocolFigures: Sendable, Hashable {
+/// How one protocol of one network namespace was measured at a scrape (in `NamespacesJSON`
+/// under its field names).
+public struct ProtocolFigures: Sendable, Hashable, Encodable {
     /// Dumped: `pressure` is the exact highest share of the limit used toward one destination.
     /// Not dumped: `pressure` is a bound (`sockets / limit`), the true figure is at most that.
     public var exact: Bool
@@ -116,12 +117,6 @@ public struct NamespacesJSON: Sendable, Encodable {
         self.namespaces = namespaces.map(Namespace.init)
     }
 
-    public struct Figures: Sendable, Encodable {
-        public var exact: Bool
-        public var pressure: Double
-        public var sockets: Int
-    }
-
     public struct Namespace: Sendable, Encodable {
         public var report: ReportJSON
         public var netns: UInt64
@@ -129,8 +124,8 @@ public struct NamespacesJSON: Sendable, Encodable {
         public var podUID: String?
         public var containerID: String?
         public var runtime: String?
-        public var tcp: Figures
-        public var udp: Figures
+        public var tcp: ProtocolFigures
+        public var udp: ProtocolFigures
         public var udpDuplicateTuplesTotal: Int?
 
         init(_ summary: NamespaceSummary) {
@@ -140,8 +135,8 @@ public struct NamespacesJSON: Sendable, Encodable {
             podUID = summary.podUID
             containerID = summary.containerID
             runtime = summary.runtime
-            tcp = Figures(exact: summary.tcp.exact, pressure: summary.tcp.pressure, sockets: summary.tcp.sockets)
-            udp = Figures(exact: summary.udp.exact, pressure: summary.udp.pressure, sockets: summary.udp.sockets)
+            tcp = summary.tcp
+            udp = summary.udp
             udpDuplicateTuplesTotal = summary.udpDuplicateTuples
         }
 

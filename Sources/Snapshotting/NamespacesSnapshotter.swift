@@ -61,11 +61,12 @@ public final class NamespacesSnapshotter: Sendable {
     public func take(options: AnalysisOptions, maximum: Int?) -> NamespacesSnapshot {
         let inventory = scanner.scan()
         let readings = handles.survey(inventory)
-        var measured: [MeasuredNamespace] = []
         var failures: [NamespaceID: NamespaceError] = [:]
         var dumpFailures: [NamespaceID: SnapshotError] = [:]
         var retries = 0
-        var handleOf: [UInt64: NamespaceHandle] = [:]
+        // The measured namespaces and their handles, and their pressures in the order read.
+        var byID: [NamespaceID: (summary: NamespaceSummary, handle: NamespaceHandle)] = [:]
+        var pressures: [NamespacePressure] = []
         for reading in readings {
             guard let handle = reading.handle else {
                 if case let .failure(error) = reading.figures { failures[reading.namespace.id] = error }
@@ -78,11 +79,9 @@ public final class NamespacesSnapshotter: Sendable {
                 failures[reading.namespace.id] = error
                 continue
             }
-            handleOf[reading.namespace.id.inode] = handle
             var decision = figures.decision
-            var noSockets = PortPressureAnalyzer(range: figures.range, options: options)
-            var snapshot = noSockets.finish()
-            let exact = Set([TransportProtocol.tcp, .udp].filter { Self.figures(decision, $0) == .exact })
+            var dumped: Snapshot?
+            let exact = Set([TransportProtocol.tcp, .udp].filter { decision.figures($0) == .exact })
             if !exact.isEmpty {
                 let snapshotter = snapshotters.withLock { kept in
                     if let snapshotter = kept[reading.namespace.id], snapshotter.protocols == exact { return snapshotter }
@@ -92,18 +91,21 @@ public final class NamespacesSnapshotter: Sendable {
                 }
                 do {
                     let taken = try snapshotter.take(options: options, range: figures.range)
-                    snapshot = taken.snapshot
+                    dumped = taken.snapshot
                     retries += taken.statistics.retries
                 } catch {
                     // Bounds this time; the failure is exported and logged.
                     dumpFailures[reading.namespace.id] = error
-                    let limit = max(figures.range.limit, 1)
-                    decision = CollectionDecision(tcp: .bound(Double(figures.counts.tcp) / Double(limit)),
-                                                  udp: .bound(Double(figures.counts.udp) / Double(limit)))
+                    decision = CostRule.bounds(counts: figures.counts, limit: figures.range.limit)
                 }
             }
+            // No socket dumped (bounds only, or the dump failed): the range's empty snapshot.
+            let snapshot = dumped ?? {
+                var noSockets = PortPressureAnalyzer(range: figures.range, options: options)
+                return noSockets.finish()
+            }()
             func protocolFigures(_ proto: TransportProtocol, sockets: Int) -> ProtocolFigures {
-                switch Self.figures(decision, proto) {
+                switch decision.figures(proto) {
                 case .exact: ProtocolFigures(exact: true, pressure: NamespaceSummary.exactPressure(snapshot, proto), sockets: sockets)
                 case let .bound(bound): ProtocolFigures(exact: false, pressure: bound, sockets: sockets)
                 }
@@ -113,22 +115,18 @@ public final class NamespacesSnapshotter: Sendable {
                 podUID: reading.identity.podUID, containerID: reading.identity.containerID, runtime: reading.identity.runtime,
                 tcp: protocolFigures(.tcp, sockets: figures.counts.tcp), udp: protocolFigures(.udp, sockets: figures.counts.udp),
                 snapshot: snapshot)
-            measured.append(MeasuredNamespace(summary: summary, kernelSettings: []))
+            byID[reading.namespace.id] = (summary, handle)
+            pressures.append(NamespacePressure(id: reading.namespace.id, pressure: summary.pressure))
         }
         let live = Set(readings.map(\.namespace.id))
         snapshotters.withLock { kept in kept = kept.filter { live.contains($0.key) } }
         // Highest pressure first (exact where dumped, the bound elsewhere), ties by inode.
-        let ranking = NamespaceRanking.select(
-            measured.map { NamespacePressure(id: NamespaceID(device: 0, inode: $0.summary.netns), pressure: $0.summary.pressure) },
-            maximum: maximum)
-        let position = Dictionary(uniqueKeysWithValues: measured.enumerated().map { ($1.summary.netns, $0) })
-        measured = (ranking.exported + ranking.omitted).map { measured[position[$0.id.inode]!] }
+        let ranking = NamespaceRanking.select(pressures, maximum: maximum)
         let exportedCount = ranking.exported.count
-        // Kernel settings of the exported namespaces only: a few small reads each.
-        for index in 0..<exportedCount {
-            if let handle = handleOf[measured[index].summary.netns] {
-                measured[index].kernelSettings = handle.kernelSettings()
-            }
+        let measured = (ranking.exported + ranking.omitted).enumerated().map { index, ranked in
+            let (summary, handle) = byID[ranked.id]!  // the ranking holds exactly the namespaces of byID
+            // Kernel settings of the exported namespaces only: a few small reads each.
+            return MeasuredNamespace(summary: summary, kernelSettings: index < exportedCount ? handle.kernelSettings() : [])
         }
         return NamespacesSnapshot(
             discovered: inventory.namespaces.count, measured: measured, exportedCount: exportedCount,
@@ -143,9 +141,5 @@ public final class NamespacesSnapshotter: Sendable {
         HostSnapshotter(client: handle.sockDiag, cgroups: cgroups, protocols: protocols) { () throws(SnapshotError) in
             do throws(NamespaceError) { return try handle.range() } catch { throw .namespace(error) }
         }
-    }
-
-    private static func figures(_ decision: CollectionDecision, _ proto: TransportProtocol) -> Figures {
-        proto == .tcp ? decision.tcp : decision.udp
     }
 }

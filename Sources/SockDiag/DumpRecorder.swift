@@ -11,9 +11,34 @@ import SystemPackage
 /// can go to one recorder. Thread-safe.
 public final class DumpRecorder: Sendable {
     public let path: String
-    private let file: Mutex<FileDescriptor?>
-    /// Frames and dump frames written, and bytes written: what the trailer says.
-    private let written = Mutex<(frames: Int, dumps: Int, bytes: Int)>((0, 0, 0))
+    /// The file and what the trailer will say of it, under one lock: a frame is counted in the
+    /// same critical section that writes it, and the trailer and the close happen in one.
+    private let state: Mutex<State>
+
+    private struct State {
+        /// nil once closed.
+        var descriptor: FileDescriptor?
+        /// Frames and dump frames written, and bytes written: what the trailer says.
+        var frames = 0
+        var dumps = 0
+        var bytes = 0
+
+        /// Writes a frame (or the file header, `counts: false`, which is no frame) and counts it.
+        mutating func write(_ header: [UInt8], payload: UnsafeRawBufferPointer?, counts: Bool) throws(Errno) {
+            guard let descriptor else { throw .badFileDescriptor }
+            do {
+                _ = try header.withUnsafeBytes { try descriptor.writeAll($0) }
+                if let payload { _ = try descriptor.writeAll(payload) }
+            } catch {
+                throw error as? Errno ?? .ioError
+            }
+            bytes += header.count + (payload?.count ?? 0)
+            if counts {
+                frames += 1
+                if header.first == DumpRecordingFormat.kindDump { dumps += 1 }
+            }
+        }
+    }
 
     /// Creates (or truncates) `path` and writes the file header.
     public init(path: String) throws(SockDiagError) {
@@ -26,28 +51,30 @@ public final class DumpRecorder: Sendable {
         } catch {
             throw .system(operation: "open \(path)", errno: error as? Errno ?? .ioError)
         }
-        file = Mutex(descriptor)
+        state = Mutex(State(descriptor: descriptor))
         try write(DumpRecordingFormat.fileHeader(), payload: nil, counts: false)
     }
 
     deinit {
-        file.withLock { descriptor in try? descriptor?.close() }
+        state.withLock { state in try? state.descriptor?.close() }
     }
 
     /// Writes the trailer that makes the recording whole and closes the file; later writes
     /// fail with EBADF. A recording whose recorder was not closed has no trailer, and replay
     /// refuses it.
     public func close() throws(SockDiagError) {
-        let counts = written.withLock { $0 }
-        if file.withLock({ $0 != nil }) {
-            try write(DumpRecordingFormat.trailer(frames: counts.frames, dumps: counts.dumps, offset: counts.bytes), payload: nil, counts: false)
-        }
-        let result: Result<Void, Errno> = file.withLock { descriptor in
-            defer { descriptor = nil }
-            do { try descriptor?.close() } catch { return .failure(error as? Errno ?? .ioError) }
+        let result: Result<Void, SockDiagError> = state.withLock { state in
+            guard let descriptor = state.descriptor else { return .success(()) }
+            do throws(Errno) {
+                try state.write(DumpRecordingFormat.trailer(frames: state.frames, dumps: state.dumps, offset: state.bytes), payload: nil, counts: false)
+            } catch {
+                return .failure(.system(operation: "write \(path)", errno: error))
+            }
+            state.descriptor = nil
+            do { try descriptor.close() } catch { return .failure(.system(operation: "close \(path)", errno: error as? Errno ?? .ioError)) }
             return .success(())
         }
-        if case let .failure(errno) = result { throw .system(operation: "close \(path)", errno: errno) }
+        try result.get()
     }
 
     /// Marks everything recorded so far as void: the dumps start over (after an interrupted
@@ -87,24 +114,11 @@ public final class DumpRecorder: Sendable {
 
     /// Writes a frame (or the file header, `counts: false`, which is no frame) and counts it.
     private func write(_ header: [UInt8], payload: UnsafeRawBufferPointer?, counts: Bool = true) throws(SockDiagError) {
-        let result: Result<Void, Errno> = file.withLock { descriptor in
-            guard let descriptor else { return .failure(.badFileDescriptor) }
-            do {
-                _ = try header.withUnsafeBytes { try descriptor.writeAll($0) }
-                if let payload { _ = try descriptor.writeAll(payload) }
-            } catch {
-                return .failure(error as? Errno ?? .ioError)
-            }
-            written.withLock { written in
-                written.bytes += header.count + (payload?.count ?? 0)
-                if counts {
-                    written.frames += 1
-                    if header.first == DumpRecordingFormat.kindDump { written.dumps += 1 }
-                }
-            }
-            return .success(())
+        do {
+            try state.withLock { (state) throws(Errno) in try state.write(header, payload: payload, counts: counts) }
+        } catch {
+            throw .system(operation: "write \(path)", errno: error)
         }
-        if case let .failure(errno) = result { throw .system(operation: "write \(path)", errno: errno) }
     }
 }
 

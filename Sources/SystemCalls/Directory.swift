@@ -15,11 +15,14 @@ public enum Directory {
     }
 
     /// Calls `body` with each entry of the directory at `path`, in the order the file system
-    /// lists them. Throws when the directory cannot be opened.
-    public static func forEachEntry(_ path: String, _ body: (Entry) -> Void) throws(Errno) {
+    /// lists them, reading at most `maximumEntries` entries (`.` and `..` count). Throws when
+    /// the directory cannot be opened.
+    public static func forEachEntry(_ path: String, maximumEntries: Int = .max, _ body: (Entry) -> Void) throws(Errno) {
         guard let directory = opendir(path) else { throw Errno(rawValue: errno) }
         defer { closedir(directory) }
-        while let entry = readdir(directory) {
+        var read = 0
+        while read < maximumEntries, let entry = readdir(directory) {
+            read += 1
             let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
                 String(decoding: raw.prefix(while: { $0 != 0 }), as: UTF8.self)
             }

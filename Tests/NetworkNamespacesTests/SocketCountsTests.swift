@@ -60,6 +60,7 @@ import TestSupport
     @Test func moreThanATenthGetsExactFigures() {
         let decision = CostRule.decide(counts: Self.counts(tcp: 60, timeWait: 41, udp: 3), limit: 1000)
         #expect(decision == CollectionDecision(tcp: .exact, udp: .bound(0.003)))
+        #expect(decision.figures(.tcp) == .exact && decision.figures(.udp) == .bound(0.003))
         #expect(decision.needsDump)
         // The host's default range, 28,232 ports: 10% is 2,823.2.
         #expect(CostRule.decide(counts: Self.counts(udp: 2_823), limit: 28_232).udp == .bound(2_823.0 / 28_232))
@@ -78,6 +79,14 @@ import TestSupport
 
     @Test func emptyNamespaceIsBoundedAtZero() {
         #expect(CostRule.decide(counts: Self.counts(), limit: 28_232) == CollectionDecision(tcp: .bound(0), udp: .bound(0)))
+    }
+
+    @Test func boundsWhateverTheCounts() {
+        // What a namespace whose dump failed exports: the bound even above a tenth of the limit.
+        #expect(CostRule.bounds(counts: Self.counts(tcp: 60, timeWait: 41, udp: 3), limit: 1000)
+            == CollectionDecision(tcp: .bound(0.101), udp: .bound(0.003)))
+        // A limit of 0 counts as 1.
+        #expect(CostRule.bounds(counts: Self.counts(tcp: 2, udp: 5), limit: 0) == CollectionDecision(tcp: .bound(2), udp: .bound(5)))
     }
 
     static func id(_ inode: UInt64) -> NamespaceID { NamespaceID(device: 4, inode: inode) }

@@ -197,3 +197,23 @@ func makeDirectory(_ path: String) throws {
     let result = try ProcessResult.run(["mkdir", "-p", path])
     try #require(result.status == 0, "mkdir -p \(path): \(result.stderr)")
 }
+
+@Suite struct DirectoryTests {
+    @Test func entriesAreReadUpToTheMaximum() throws {
+        let root = temporaryPath("directory")
+        try makeDirectory(root + "/sub")
+        for name in ["a", "b", "c", "d"] { try writeText(root + "/" + name, "") }
+        defer { _ = try? ProcessResult.run(["rm", "-rf", root]) }
+        var all: [Directory.Entry] = []
+        try Directory.forEachEntry(root) { all.append($0) }
+        #expect(all.count == 5 && Set(all.map(\.name)) == ["sub", "a", "b", "c", "d"], "every entry but . and ..")
+        // Seven entries with . and ..: reading four gives two to four, wherever . and .. come.
+        var few: [String] = []
+        try Directory.forEachEntry(root, maximumEntries: 4) { few.append($0.name) }
+        #expect((2...4).contains(few.count) && Set(few).isSubset(of: Set(all.map(\.name))))
+        var none = 0
+        try Directory.forEachEntry(root, maximumEntries: 0) { _ in none += 1 }
+        #expect(none == 0)
+        #expect(throws: Errno.noSuchFileOrDirectory) { try Directory.forEachEntry(root + "/absent") { _ in } }
+    }
+}
