@@ -10,7 +10,7 @@ import Foundation  // String(format:) only
 /// and checks the two hot namespaces got exact figures.
 extension PortPressureBench {
     static func runNamespaces(_ options: Options, namespaces count: Int) throws {
-        let portpressure = options.bin + "/portpressure", socketlab = options.bin + "/socketlab"
+        let socketlab = options.bin + "/socketlab"
         try runChecked(["ip", "link", "set", "lo", "up"])
         let buildStart = monotonicSeconds()
         var labs: [ChildProcess] = []
@@ -50,19 +50,10 @@ extension PortPressureBench {
             hotInodes.append(String(info.st_ino))
         }
 
-        let single = try ChildProcess.spawn([portpressure, "serve", "--web.listen-address", "127.0.0.1:\(options.port)", "--log.level", "error"])
-        let all = try ChildProcess.spawn([portpressure, "serve", "--web.listen-address", "127.0.0.1:\(options.port + 1)", "--log.level", "error",
-                                          "--collector.netns"])
-        defer {
-            for serve in [single, all] { kill(serve.pid, SIGTERM); _ = serve.wait() }
-        }
-        for port in [options.port, options.port + 1] {
-            var healthy = false
-            for _ in 0..<500 where !healthy {
-                if let reply = try? httpGet(port: port, path: "/-/healthy"), reply.status == 200 { healthy = true } else { usleep(20_000) }
-            }
-            guard healthy else { throw BenchError("serve did not come up on 127.0.0.1:\(port)") }
-        }
+        let single = try startServe(options)
+        defer { kill(single.pid, SIGTERM); _ = single.wait() }
+        let all = try startServe(options, port: options.port + 1, extraArguments: ["--collector.netns"])
+        defer { kill(all.pid, SIGTERM); _ = all.wait() }
         func scrape(_ port: UInt16) throws -> Double {
             let start = monotonicSeconds()
             let reply = try httpGet(port: port, path: "/metrics")

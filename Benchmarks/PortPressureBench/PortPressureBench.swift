@@ -116,16 +116,19 @@ struct PortPressureBench {
             """)
     }
 
-    /// Starts `portpressure serve` on 127.0.0.1:port and waits until it answers.
-    static func startServe(_ options: Options) throws -> ChildProcess {
-        let serve = try ChildProcess.spawn([options.bin + "/portpressure", "serve", "--web.listen-address", "127.0.0.1:\(options.port)", "--log.level", "error"])
+    /// Starts `portpressure serve` on 127.0.0.1:port (`options.port` unless given), with
+    /// `extraArguments` after the common ones, and waits until it answers.
+    static func startServe(_ options: Options, port: UInt16? = nil, extraArguments: [String] = []) throws -> ChildProcess {
+        let port = port ?? options.port
+        let serve = try ChildProcess.spawn([options.bin + "/portpressure", "serve", "--web.listen-address", "127.0.0.1:\(port)", "--log.level", "error"]
+                                           + extraArguments)
         for _ in 0..<500 {
-            if let reply = try? httpGet(port: options.port, path: "/-/healthy"), reply.status == 200 { return serve }
+            if let reply = try? httpGet(port: port, path: "/-/healthy"), reply.status == 200 { return serve }
             usleep(20_000)
         }
         kill(serve.pid, SIGTERM)
         _ = serve.wait()
-        throw BenchError("serve did not come up on 127.0.0.1:\(options.port)")
+        throw BenchError("serve did not come up on 127.0.0.1:\(port)")
     }
 
     static func run(_ options: Options) throws {

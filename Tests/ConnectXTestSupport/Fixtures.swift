@@ -27,9 +27,8 @@ extension TestSocket {
 public enum Fixture {
     /// A listening TCP socket on `text` (SO_REUSEADDR so TIME_WAIT of earlier tests is harmless).
     public static func tcpListener(_ text: String, backlog: CInt = 512) throws -> TestSocket {
-        let socket = try bound(.tcp, text, reuseAddress: true)
-        try socket.listen(backlog: backlog)
-        return socket
+        let address = ep(text)
+        return try TestSocket.tcpListener(address.socketEndpoint, scope: address.scopeID, backlog: backlog)
     }
 
     /// A socket bound to `text`, optionally with SO_REUSEADDR, optionally connected.

@@ -15,11 +15,7 @@ struct RawAnswer {
     /// Sends `request` on a new connection (a write the server cuts short is fine) and reads
     /// until the server closes.
     static func exchange(_ request: [UInt8], port: UInt16, halfClose: Bool = false) throws -> RawAnswer {
-        let socket = try HTTPClient(port: port).connect()
-        defer { socket.close() }
-        try? socket.send(request)
-        if halfClose { shutdown(socket.fd, Int32(SHUT_WR)) }
-        return RawAnswer(bytes: try socket.readToEnd(resetEndsIt: true))
+        RawAnswer(bytes: try HTTPClient(port: port).exchange(request, halfClose: halfClose))
     }
 
     /// Lines that are status lines (`HTTP/1.x NNN …`): more than one means a doubled header block.

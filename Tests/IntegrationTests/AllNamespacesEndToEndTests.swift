@@ -350,15 +350,23 @@ extension EndToEnd {
             // count, and the rest are exactly the handles of the namespaces measured now.
             let perHandle = start.handles > 0 ? start.namespaceFiles / start.handles : 0
             var last: (Descriptors, Double?)?
-            for _ in 0..<50 {
-                let exposition = try scrape()
-                #expect(Self.stale(exposition, gone).isEmpty)
-                let now = try Descriptors(pid: serve.process.pid)
-                let measured = exposition.value("portpressure_netns_exported_namespaces")
-                last = (now, measured)
-                if now.others == start.others && Double(now.handles) == measured && now.namespaceFiles == perHandle * now.handles
-                    && now.sockets - start.sockets == now.handles - start.handles { break }
-            }
+            do {
+                try waitUntil("the descriptors of the churned namespaces closed", timeout: .seconds(10)) {
+                    let exposition: Exposition, now: Descriptors
+                    // A failed scrape or reading fails the test at once, as it is no "not yet".
+                    do {
+                        exposition = try scrape()
+                        now = try Descriptors(pid: serve.process.pid)
+                    } catch {
+                        throw StopWaiting("\(error)")
+                    }
+                    #expect(Self.stale(exposition, gone).isEmpty)
+                    let measured = exposition.value("portpressure_netns_exported_namespaces")
+                    last = (now, measured)
+                    return now.others == start.others && Double(now.handles) == measured && now.namespaceFiles == perHandle * now.handles
+                        && now.sockets - start.sockets == now.handles - start.handles
+                }
+            } catch is TimedOut {}  // the expectations below say what is still wrong
             let (end, measured) = try #require(last)
             #expect(end.others == start.others, "descriptors other than namespace handles: \(start.others) at start, \(end.others) after")
             #expect(Double(end.handles) == measured, "one handle per namespace measured")

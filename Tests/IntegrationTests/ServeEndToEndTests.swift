@@ -301,7 +301,7 @@ extension EndToEnd {
             defer { serve.process.stop() }
             let reply = try ns.run { try HTTPClient(port: 9104, timeoutSeconds: 30).request("GET", "/metrics") }
             #expect(reply.status == 200)
-            let check = try ProcessResult.run(["promtool", "check", "metrics"], input: reply.text)
+            let check = try Tool.run(["promtool", "check", "metrics"], input: reply.text)
             #expect(check.status == 0, "promtool: \(check.stdout)\(check.stderr)")
             #expect(check.stdout.isEmpty && check.stderr.isEmpty, "promtool: \(check.stdout)\(check.stderr)")
         }

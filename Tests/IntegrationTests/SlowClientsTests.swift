@@ -89,16 +89,17 @@ extension EndToEnd {
             return Counts(threads: threads, descriptors: descriptors)
         }
 
-        /// The counts once two readings 100 ms apart agree (bounded: 5 s).
+        /// The counts once two readings 100 ms apart agree (bounded: 5 s; then the last reading).
         static func settledCounts(pid: pid_t) throws -> Counts {
-            var last = try counts(pid: pid)
-            for _ in 0..<50 {
-                usleep(100_000)
+            var last: Counts?
+            _ = eventually(timeout: .seconds(5), every: .milliseconds(100)) {
                 let now = try counts(pid: pid)
-                if now.threads == last.threads && now.descriptors == last.descriptors { return now }
-                last = now
+                defer { last = now }
+                guard let last else { return false }  // the first reading: nothing to compare yet
+                return now.threads == last.threads && now.descriptors == last.descriptors
             }
-            return last
+            // No reading at all succeeded: read once more to throw why.
+            return try last ?? counts(pid: pid)
         }
     }
 }

@@ -6,15 +6,9 @@ import TestSupport
 /// `promtool check metrics` (Debian's `prometheus` package) lints the text exposition the way
 /// Prometheus parses it. A missing promtool fails the test: it is a declared dependency.
 @Suite struct PromtoolTests {
-    static func promtoolPath() -> String? {
-        let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"
-        return path.split(separator: ":").map { "\($0)/promtool" }.first { FileManager.default.isExecutableFile(atPath: $0) }
-    }
-
     /// Runs `promtool check metrics` with `input` on stdin; returns its exit status and output.
     static func checkMetrics(_ input: [UInt8]) throws -> (status: Int32, output: String) {
-        let promtool = try #require(promtoolPath(), "promtool not found on PATH (install Debian's prometheus package)")
-        let result = try ProcessResult.run([promtool, "check", "metrics"], inputBytes: input)
+        let result = try ProcessResult.run([Tool.path("promtool"), "check", "metrics"], inputBytes: input)
         return (result.status, result.stdout + result.stderr)
     }
 

@@ -90,44 +90,43 @@ import TestSupport
         // the same made here in a private folder, of a named namespace.
         let named = try NamedNetworkNamespace()
         defer { named.delete() }
-        let folder = "/tmp/pp-docker-netns-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
-        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(atPath: folder) }
-        let key = folder + "/1f2e3d4c5b6a"
-        try "".write(toFile: key, atomically: false, encoding: .utf8)
-        let mount = try ProcessResult.run(["mount", "--bind", named.path, key])
-        #expect(mount.status == 0, "\(mount.stderr)")
-        defer { _ = try? ProcessResult.run(["umount", key]) }
+        try withTemporaryDirectory("pp-docker-netns") { directory in
+            let folder = directory.path + "/docker", empty = directory.path + "/named"
+            for made in [folder, empty] { try FileManager.default.createDirectory(atPath: made, withIntermediateDirectories: false) }
+            let key = folder + "/1f2e3d4c5b6a"
+            try "".write(toFile: key, atomically: false, encoding: .utf8)
+            let mount = try ProcessResult.run(["mount", "--bind", named.path, key])
+            #expect(mount.status == 0, "\(mount.stderr)")
+            defer { _ = try? ProcessResult.run(["umount", key]) }
 
-        let inventory = NamespaceScanner(dockerDirectory: folder).scan()
-        let entry = try #require(inventory.namespaces.first { $0.id.inode == (try? named.inode) })
-        #expect(entry.dockerNames == ["1f2e3d4c5b6a"] && entry.names == [named.name])
-        #expect(entry.paths == [named.path, key].sorted())
+            let inventory = NamespaceScanner(dockerDirectory: folder).scan()
+            let entry = try #require(inventory.namespaces.first { $0.id.inode == (try? named.inode) })
+            #expect(entry.dockerNames == ["1f2e3d4c5b6a"] && entry.names == [named.name])
+            #expect(entry.paths == [named.path, key].sorted())
 
-        // The docker key is a namespace, not a leftover. Counted with an empty folder for the
-        // named ones: /run/netns is shared with whatever else runs, and an `ip netns add`
-        // caught between creating its file and mounting it is (rightly) a leftover there.
-        let empty = folder + "-named"
-        try FileManager.default.createDirectory(atPath: empty, withIntermediateDirectories: false)
-        defer { try? FileManager.default.removeItem(atPath: empty) }
-        let dockerOnly = NamespaceScanner(namedDirectory: empty, dockerDirectory: folder).scan()
-        #expect(dockerOnly.namespaces.first { $0.id.inode == (try? named.inode) }?.dockerNames == ["1f2e3d4c5b6a"])
-        #expect(dockerOnly.stale == 0)
+            // The docker key is a namespace, not a leftover. Counted with an empty folder for the
+            // named ones: /run/netns is shared with whatever else runs, and an `ip netns add`
+            // caught between creating its file and mounting it is (rightly) a leftover there.
+            let dockerOnly = NamespaceScanner(namedDirectory: empty, dockerDirectory: folder).scan()
+            #expect(dockerOnly.namespaces.first { $0.id.inode == (try? named.inode) }?.dockerNames == ["1f2e3d4c5b6a"])
+            #expect(dockerOnly.stale == 0)
+        }
     }
 
     @Test func unreadableEntriesAndLeftoversAreSkippedAndCounted() throws {
         // A /proc-like tree: process 42 has no ns/net (it exited meanwhile: skipped, not
         // counted), process 43's link is not a namespace (unreadable, counted), and the
         // bind-mount folder holds a plain file (a leftover of a failed `ip netns add`: stale).
-        let root = "/tmp/pp-scan-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
-        let manager = FileManager.default
-        defer { try? manager.removeItem(atPath: root) }
-        try manager.createDirectory(atPath: root + "/proc/42/ns", withIntermediateDirectories: true)
-        try manager.createDirectory(atPath: root + "/proc/43/ns", withIntermediateDirectories: true)
-        try manager.createDirectory(atPath: root + "/netns", withIntermediateDirectories: true)
-        try manager.createSymbolicLink(atPath: root + "/proc/43/ns/net", withDestinationPath: "mnt:[4026531841]")
-        try "".write(toFile: root + "/netns/leftover", atomically: false, encoding: .utf8)
-        let inventory = NamespaceScanner(procRoot: root + "/proc", namedDirectory: root + "/netns", dockerDirectory: root + "/absent").scan()
+        let inventory = try withTemporaryDirectory("pp-scan") { directory in
+            let root = directory.path
+            let manager = FileManager.default
+            try manager.createDirectory(atPath: root + "/proc/42/ns", withIntermediateDirectories: true)
+            try manager.createDirectory(atPath: root + "/proc/43/ns", withIntermediateDirectories: true)
+            try manager.createDirectory(atPath: root + "/netns", withIntermediateDirectories: true)
+            try manager.createSymbolicLink(atPath: root + "/proc/43/ns/net", withDestinationPath: "mnt:[4026531841]")
+            try "".write(toFile: root + "/netns/leftover", atomically: false, encoding: .utf8)
+            return NamespaceScanner(procRoot: root + "/proc", namedDirectory: root + "/netns", dockerDirectory: root + "/absent").scan()
+        }
         #expect(inventory.unreadable == 1)
         #expect(inventory.stale == 1)
         #expect(inventory.namespaces.isEmpty)

@@ -120,7 +120,7 @@ struct EndToEndTests {
 
             // A real population: established connections, TIME_WAIT, a duplicate UDP 4-tuple,
             // connected and unconnected UDP, a bound-only TCP socket.
-            let listener = try ns.run { try TestSocket.tcpListener("127.0.0.1", Self.listenerPort) }
+            let listener = try ns.run { try TestSocket.tcpListener(.at("127.0.0.1", Self.listenerPort), backlog: 1024) }
             sockets.append(listener)
             acceptor = Acceptor(listener: listener)
             sockets += try ns.run { try Self.population() }
@@ -157,7 +157,7 @@ struct EndToEndTests {
             for prometheusOwn in ["up", "scrape_duration_seconds", "scrape_samples_scraped"] { contract[prometheusOwn] = nil }
             // The portpressure_netns_* families come with --collector.netns only, which this exporter (nobody) lacks.
             for name in contract.keys where name.hasPrefix("portpressure_netns_") { contract[name] = nil }
-            #expect(ReadmeMetricsTests.exposition(full) == contract)
+            #expect(try ReadmeMetricsTests.exposition(full) == contract)
 
             // The exporter sees the namespace: its fresh default range, and our duplicate tuple.
             #expect(try api.query(#"portpressure_ephemeral_ports_limit{job="\#(Self.job)"}"#).first?.value == 28232)
@@ -257,7 +257,7 @@ struct EndToEndTests {
         // 40 established connections to the listener (the acceptor holds the other ends).
         for _ in 0..<40 { sockets.append(try TestSocket.tcpConnection(to: "127.0.0.1", listenerPort)) }
         // 10 connections closed client-first: their client ports sit in TIME_WAIT for 60 s.
-        let timeWaitListener = try TestSocket.tcpListener("127.0.0.1", timeWaitListenerPort)
+        let timeWaitListener = try TestSocket.tcpListener(.at("127.0.0.1", timeWaitListenerPort), backlog: 1024)
         for _ in 0..<10 {
             let client = try TestSocket.tcpConnection(to: "127.0.0.1", timeWaitListenerPort)
             let server = try timeWaitListener.accept()

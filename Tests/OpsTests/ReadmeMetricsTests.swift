@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 
 /// The README's metric tables are the contract as users read it: they must name the same
 /// families, with the same labels, as the contract the dashboards and alerts are checked
@@ -34,18 +35,13 @@ struct ReadmeMetricsTests {
         return metrics
     }
 
-    /// Family name → label names of a text exposition.
-    static func exposition(_ text: String) -> [String: Set<String>] {
-        var families: [String: Set<String>] = [:]
-        for line in text.split(separator: "\n") {
-            if line.hasPrefix("# TYPE ") {
-                families[String(line.split(separator: " ")[2]), default: []] = []
-            } else if !line.hasPrefix("#"), let brace = line.firstIndex(of: "{") {
-                let name = String(line[..<brace])
-                let labels = line[line.index(after: brace)..<(line.lastIndex(of: "}") ?? line.endIndex)]
-                    .split(separator: ",").compactMap { $0.split(separator: "=").first.map(String.init) }
-                families[name, default: []].formUnion(labels)
-            }
+    /// Family name → label names of a text exposition: every family with a TYPE line, and
+    /// the label names its labelled samples carry.
+    static func exposition(_ text: String) throws -> [String: Set<String>] {
+        let exposition = try Exposition(text)
+        var families = Dictionary(uniqueKeysWithValues: exposition.types.keys.map { ($0, Set<String>()) })
+        for sample in exposition.samples where !sample.labels.isEmpty {
+            families[sample.name, default: []].formUnion(sample.labels.keys)
         }
         return families
     }
@@ -61,7 +57,7 @@ struct ReadmeMetricsTests {
     @Test("Every family of the golden exposition is in the README, with its labels")
     func goldenFamiliesAreDocumented() throws {
         let readme = try Self.readmeTables()
-        let golden = Self.exposition(try Repository.text("Tests/ExporterTests/Golden/population.prom"))
+        let golden = try Self.exposition(Repository.text("Tests/ExporterTests/Golden/population.prom"))
         #expect(golden.count >= 15)
         for (name, labels) in golden {
             #expect(readme[name] == labels, "\(name): README \(readme[name].map { "\($0.sorted())" } ?? "missing"), exposition \(labels.sorted())")

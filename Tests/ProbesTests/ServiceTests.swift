@@ -173,7 +173,7 @@ extension ProbesTests {
             #expect(text.contains("portpressure_probe_failures_total{probe=\"dns\",reason=\"unexpected_reply\"} 0\n"))
             #expect(text.contains("portpressure_probe_info{probe=\"web \\\"main\\\"\",proto=\"tcp\",target=\"[2001:db8::1]:443\",source=\"\",method=\"connectx\"} 1\n"))
             #expect(text.contains("portpressure_config_last_reload_successful 0\n"))
-            let check = try ProcessResult.run(["promtool", "check", "metrics"], input: text)
+            let check = try Tool.run(["promtool", "check", "metrics"], input: text)
             #expect(check.status == 0, "\(check.stdout)\(check.stderr)")
             #expect(check.stdout.isEmpty && check.stderr.isEmpty, "lint findings: \(check.stdout)\(check.stderr)")
         }

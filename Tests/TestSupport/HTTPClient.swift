@@ -137,12 +137,16 @@ public struct HTTPClient: Sendable {
 
     /// Sends `request` as it is (malformed or oversized requests too) on a new connection and
     /// returns every byte of the answer; possibly none, when the server closed (or reset)
-    /// before answering.
-    public func exchange(_ request: [UInt8]) throws(HTTPFailure) -> [UInt8] {
+    /// before answering. `halfClose` shuts the sending side after the request (a head that
+    /// never ends), so a server waiting for more sees the end of the stream.
+    public func exchange(_ request: [UInt8], halfClose: Bool = false) throws(HTTPFailure) -> [UInt8] {
         let socket = try connect()
         do {
             // A server may answer and close before a long request is written: read what it said.
-            do { try socket.send(request) } catch { return (try? socket.readToEnd(resetEndsIt: true)) ?? [] }
+            // A read that times out after such a failed write still throws: a server that
+            // neither reads nor answers has hung.
+            do { try socket.send(request) } catch {}
+            if halfClose { shutdown(socket.fd, Int32(SHUT_WR)) }
             return try socket.readToEnd(resetEndsIt: true)
         } catch {
             throw HTTPFailure("\(host):\(port): \(error)")

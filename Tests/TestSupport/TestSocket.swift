@@ -81,6 +81,16 @@ public final class TestSocket: @unchecked Sendable {
         guard Glibc.listen(fd, backlog) == 0 else { throw SocketFailure("listen") }
     }
 
+    /// A TCP socket listening on `endpoint` (`scope` is an IPv6 interface index), with
+    /// SO_REUSEADDR so that TIME_WAIT left by earlier tests or runs is harmless.
+    public static func tcpListener(_ endpoint: SocketEndpoint, scope: UInt32 = 0, backlog: Int32 = 128) throws -> TestSocket {
+        let socket = try TestSocket(endpoint.address.family, .tcp)
+        try socket.setOption(SOL_SOCKET, SO_REUSEADDR)
+        try socket.bind(endpoint, scope: scope)
+        try socket.listen(backlog: backlog)
+        return socket
+    }
+
     public func accept() throws -> TestSocket {
         let client = Glibc.accept(fd, nil, nil)
         guard client >= 0 else { throw SocketFailure("accept") }

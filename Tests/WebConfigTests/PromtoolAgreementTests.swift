@@ -20,7 +20,7 @@ import TestSupport
         for name in names {
             let file = certificates.path(name)
             try FileManager.default.copyItem(atPath: Self.fixtures.appendingPathComponent(name).path, toPath: file)
-            let promtool = try ProcessResult.run(["promtool", "check", "web-config", file])
+            let promtool = try Tool.run(["promtool", "check", "web-config", file])
             var portpressureError: WebConfigError?
             do { _ = try WebConfig.validate(file: file) } catch { portpressureError = error }
 

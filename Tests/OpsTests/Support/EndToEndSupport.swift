@@ -8,15 +8,6 @@ import TestSupport
 let ipBindAddressNoPort: Int32 = 24
 
 extension TestSocket {
-    /// A TCP listener on `ip:port` (SO_REUSEADDR: TIME_WAIT of earlier runs is harmless).
-    static func tcpListener(_ ip: String, _ port: UInt16, backlog: Int32 = 1024) throws -> TestSocket {
-        let socket = try TestSocket(.ipv4, .tcp)
-        try socket.setOption(SOL_SOCKET, SO_REUSEADDR)
-        try socket.bind(.at(ip, port))
-        try socket.listen(backlog: backlog)
-        return socket
-    }
-
     /// A TCP connection to `ip:port`; from `source` (port chosen at connect time) when given.
     static func tcpConnection(to ip: String, _ port: UInt16, from source: String? = nil) throws -> TestSocket {
         let socket = try TestSocket(.ipv4, .tcp)
